@@ -1,0 +1,145 @@
+import path from 'node:path';
+import { ConfigError } from './core/errors.js';
+
+/**
+ * The one typed configuration object, read from environment variables and validated at start.
+ * Unsafe values are refused with a message that names the rule they break. The README documents
+ * every variable; `describeConfig()` is what `sesame config` prints.
+ */
+export interface Config {
+  mode: 'development' | 'production';
+  host: string;
+  port: number;
+  /** Issuer of authentication codes and base of the links the server prints. */
+  publicUrl: string;
+  /** Embedded PGlite data folder, used when `databaseUrl` is empty. */
+  dataDir: string;
+  databaseUrl: string | null;
+  /** Key-encryption keys for secrets at rest; the first one encrypts, all decrypt (rotation). */
+  keks: { id: string; key: Buffer }[] | null;
+  logLevel: string;
+  lockout: { maxAttempts: number; blockLadderSeconds: number[] };
+  session: { inactivitySeconds: number; absoluteSeconds: number };
+  operationTtlSeconds: number;
+  authCodeTtlSeconds: number;
+  totp: { window: number; issuer: string };
+  argon2: { memoryCost: number; timeCost: number; parallelism: number };
+  webhooks: { maxAttempts: number; timeoutMs: number };
+  /** Start the demo bank and, on first start, create demo data (development only). */
+  demo: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Rules of the regulation and of safe operation, each with the message shown when it is broken. */
+const RTS_MAX_ATTEMPTS = 5;
+const RTS_MAX_INACTIVITY = 300;
+
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const mode = oneOf(env, 'SESAME_MODE', ['development', 'production'], 'development');
+  const port = int(env, 'PORT', 8080, 0, 65535);
+  const host = env.HOST ?? '127.0.0.1';
+  const cfg: Config = {
+    mode,
+    host,
+    port,
+    publicUrl: (env.SESAME_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    dataDir: path.resolve(env.SESAME_DATA_DIR ?? '.data'),
+    databaseUrl: env.DATABASE_URL || null,
+    keks: parseKeks(env.SESAME_KEKS),
+    logLevel: env.LOG_LEVEL ?? (mode === 'production' ? 'info' : 'info'),
+    lockout: {
+      maxAttempts: int(env, 'SESAME_MAX_ATTEMPTS', 5, 1, Number.MAX_SAFE_INTEGER),
+      blockLadderSeconds: durations(env, 'SESAME_BLOCK_LADDER', [15 * 60, 60 * 60, 24 * 60 * 60]),
+    },
+    session: {
+      inactivitySeconds: int(env, 'SESAME_SESSION_IDLE_SECONDS', 300, 1, Number.MAX_SAFE_INTEGER),
+      absoluteSeconds: int(env, 'SESAME_SESSION_MAX_SECONDS', 8 * 3600, 60, 7 * 24 * 3600),
+    },
+    operationTtlSeconds: int(env, 'SESAME_OPERATION_TTL_SECONDS', 300, 30, 3600),
+    authCodeTtlSeconds: int(env, 'SESAME_AUTH_CODE_TTL_SECONDS', 120, 10, 900),
+    totp: { window: int(env, 'SESAME_TOTP_WINDOW', 1, 0, 1), issuer: env.SESAME_TOTP_ISSUER ?? 'Sésame' },
+    argon2: {
+      // OWASP password storage cheat sheet: argon2id, m=19 MiB, t=2, p=1.
+      memoryCost: int(env, 'SESAME_ARGON2_MEMORY_KIB', 19456, 19456, 1 << 22),
+      timeCost: int(env, 'SESAME_ARGON2_ITERATIONS', 2, 2, 20),
+      parallelism: int(env, 'SESAME_ARGON2_PARALLELISM', 1, 1, 16),
+    },
+    webhooks: {
+      maxAttempts: int(env, 'SESAME_WEBHOOK_MAX_ATTEMPTS', 12, 1, 50),
+      timeoutMs: int(env, 'SESAME_WEBHOOK_TIMEOUT_MS', 5000, 100, 60000),
+    },
+    demo: mode === 'development' && env.SESAME_DEMO !== 'false',
+    ...overrides,
+  };
+  validateConfig(cfg);
+  return cfg;
+}
+
+/** Refuses configurations that would break a rule of the regulation or of safe operation. */
+export function validateConfig(cfg: Config): void {
+  if (cfg.lockout.maxAttempts > RTS_MAX_ATTEMPTS) {
+    throw new ConfigError(
+      `SESAME_MAX_ATTEMPTS=${cfg.lockout.maxAttempts} is refused: at most ${RTS_MAX_ATTEMPTS} consecutive failed attempts are allowed before a block (RTS art. 4(3)(b)).`,
+    );
+  }
+  if (cfg.session.inactivitySeconds > RTS_MAX_INACTIVITY) {
+    throw new ConfigError(
+      `SESAME_SESSION_IDLE_SECONDS=${cfg.session.inactivitySeconds} is refused: the inactivity timeout after login is at most ${RTS_MAX_INACTIVITY} s (RTS art. 4(3)(d)).`,
+    );
+  }
+  if (cfg.lockout.blockLadderSeconds.some((s) => s < 60)) {
+    throw new ConfigError('SESAME_BLOCK_LADDER is refused: every temporary block lasts at least 60 s.');
+  }
+  if (cfg.mode === 'production' && !cfg.keks) {
+    throw new ConfigError('SESAME_KEKS is required in production: secrets at rest are encrypted with it.');
+  }
+  if (cfg.mode === 'production' && !cfg.databaseUrl) {
+    throw new ConfigError(
+      'DATABASE_URL is required in production: the embedded database does not survive a machine crash (no fsync).',
+    );
+  }
+}
+
+function int(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name}=${raw} is refused: expected a whole number from ${min} to ${max}.`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], dflt: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (!values.includes(raw as T)) throw new ConfigError(`${name}=${raw} is refused: expected one of ${values.join(', ')}.`);
+  return raw as T;
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "15m,1h,24h" or "900,3600" → seconds. */
+function durations(env: Env, name: string, dflt: number[]): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  return raw.split(',').map((part) => {
+    const m = /^\s*(\d+)\s*([smhd]?)\s*$/.exec(part);
+    if (!m) throw new ConfigError(`${name}=${raw} is refused: expected durations such as "15m,1h,24h".`);
+    return Number(m[1]) * UNIT_SECONDS[m[2] || 's']!;
+  });
+}
+
+/** "k2:base64,k1:base64" → keys; the first one is the active one. */
+function parseKeks(raw: string | undefined): Config['keks'] {
+  if (!raw) return null;
+  return raw.split(',').map((entry) => {
+    const [id, b64] = entry.split(':');
+    const key = Buffer.from(b64 ?? '', 'base64');
+    if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
+      throw new ConfigError('SESAME_KEKS is refused: expected "id:base64-of-32-bytes[,id:…]" (e.g. k1:$(openssl rand -base64 32)).');
+    }
+    return { id, key };
+  });
+}

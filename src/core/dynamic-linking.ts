@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { InvalidRequest } from './errors.js';
+import type { Amount, OperationData, Payee } from './operations.js';
+
+/**
+ * Dynamic linking (RTS art. 5): every proof and the authentication code are bound to the operation's
+ * canonical data. The link hash is SHA-256 over the RFC 8785 canonical JSON of the normalised data, so
+ * one cent more, another payee or one changed payee of a batch gives another hash.
+ *
+ * @example
+ * const data = normaliseOperationData({ type: 'payment', amount: { value: 25000, currency: 'EUR' },
+ *   payee: { name: 'Plombier Martin', iban: 'FR76 3000 6000 0112 3456 7890 189' } });
+ * linkHash(data); // 'q0n…' (base64url, 43 chars)
+ */
+export function linkHash(data: OperationData): string {
+  const json = canonicalize(data);
+  if (json === undefined) throw new InvalidRequest('ERR_OPERATION_DATA', 'Operation data cannot be canonicalised.');
+  return createHash('sha256').update(json, 'utf8').digest('base64url');
+}
+
+/**
+ * Brings operation data to its one canonical form (IBANs without spaces, upper case, checked) and
+ * enforces the cross-field rules a schema cannot express (a batch's total is the sum of its payees).
+ */
+export function normaliseOperationData(data: OperationData): OperationData {
+  switch (data.type) {
+    case 'payment':
+    case 'online_card_payment':
+      return { ...data, payee: normalisePayee(data.payee, 'payee') };
+    case 'add_beneficiary':
+      return { ...data, payee: normalisePayee(data.payee, 'payee') };
+    case 'batch_payment': {
+      const payees = data.payees.map((p, i) => ({
+        payee: normalisePayee(p.payee, `payees/${i}/payee`),
+        amount: p.amount,
+      }));
+      checkBatchTotal(data.total, payees.map((p) => p.amount));
+      return { ...data, payees };
+    }
+    default:
+      return data;
+  }
+}
+
+function normalisePayee(payee: Payee, path: string): Payee {
+  const out: Payee = { name: payee.name.trim() };
+  if (!out.name) throw new InvalidRequest('ERR_OPERATION_DATA', `${path}/name must not be blank.`, { field: `${path}/name` });
+  if (payee.iban !== undefined) out.iban = normaliseIban(payee.iban, `${path}/iban`);
+  if (payee.merchantId !== undefined) out.merchantId = payee.merchantId;
+  return out;
+}
+
+/** Upper-cases, strips spaces and checks the ISO 13616 mod-97 checksum. */
+export function normaliseIban(raw: string, field = 'iban'): string {
+  const iban = raw.replace(/\s+/g, '').toUpperCase();
+  if (!/^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$/.test(iban) || ibanMod97(iban) !== 1) {
+    throw new InvalidRequest('ERR_INVALID_IBAN', `${field} is not a valid IBAN.`, { field });
+  }
+  return iban;
+}
+
+function ibanMod97(iban: string): number {
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let remainder = 0;
+  for (const ch of rearranged) {
+    const digits = ch >= 'A' ? String(ch.charCodeAt(0) - 55) : ch;
+    for (const d of digits) remainder = (remainder * 10 + Number(d)) % 97;
+  }
+  return remainder;
+}
+
+function checkBatchTotal(total: Amount, amounts: Amount[]): void {
+  if (amounts.some((a) => a.currency !== total.currency)) {
+    throw new InvalidRequest('ERR_BATCH_CURRENCY', 'Every payment of a batch must be in the currency of its total.', {
+      field: 'total/currency',
+    });
+  }
+  const sum = amounts.reduce((s, a) => s + a.value, 0);
+  if (sum !== total.value) {
+    throw new InvalidRequest('ERR_BATCH_TOTAL', `The batch total (${total.value}) is not the sum of its payments (${sum}).`, {
+      field: 'total/value',
+    });
+  }
+}
+
+/** What the authentication code states about the money moved, if any. */
+export function linkedSummary(data: OperationData): { amount?: Amount; payees?: Payee[] } {
+  switch (data.type) {
+    case 'payment':
+    case 'online_card_payment':
+      return { amount: data.amount, payees: [data.payee] };
+    case 'batch_payment':
+      return { amount: data.total, payees: data.payees.map((p) => p.payee) };
+    case 'add_beneficiary':
+      return { payees: [data.payee] };
+    default:
+      return {};
+  }
+}

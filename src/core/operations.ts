@@ -1,0 +1,86 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * What needs strong customer authentication, and the canonical data of each operation. The canonical
+ * data is what the customer is shown and what every proof is bound to (dynamic linking): an amount in
+ * minor units with its currency, and the payee(s).
+ */
+export const OPERATION_TYPES = [
+  'login',
+  'payment',
+  'batch_payment',
+  'add_beneficiary',
+  'change_phone',
+  'change_email',
+  'change_address',
+  'view_card_pin',
+  'card_limit_increase',
+  'contract_signature',
+  'card_wallet_enrolment',
+  'online_card_payment',
+] as const;
+export type OperationType = (typeof OPERATION_TYPES)[number];
+
+const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. EUR' });
+export const Amount = Type.Object(
+  {
+    value: Type.Integer({ minimum: 1, maximum: 1e13, description: 'Amount in minor units (cents)' }),
+    currency: Currency,
+  },
+  { additionalProperties: false },
+);
+export type Amount = Static<typeof Amount>;
+
+export const Payee = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 140 }),
+    iban: Type.Optional(Type.String({ minLength: 15, maxLength: 42, description: 'IBAN; spaces allowed' })),
+    merchantId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+export type Payee = Static<typeof Payee>;
+
+const Card = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 64, description: "The bank's card reference (never a PAN)" }) },
+  { additionalProperties: false },
+);
+const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
+const typed = <T extends OperationType, P extends Record<string, import('@sinclair/typebox').TSchema>>(type: T, props: P) =>
+  Type.Object({ type: Type.Literal(type), ...props }, { additionalProperties: false });
+
+export const OperationData = Type.Union([
+  typed('login', {}),
+  typed('payment', { amount: Amount, payee: Payee }),
+  typed('batch_payment', {
+    total: Amount,
+    payees: Type.Array(Type.Object({ payee: Payee, amount: Amount }, { additionalProperties: false }), {
+      minItems: 1,
+      maxItems: 1000,
+    }),
+  }),
+  typed('add_beneficiary', { payee: Payee }),
+  typed('change_phone', { phone: Text(32) }),
+  typed('change_email', { email: Type.String({ format: 'email', maxLength: 254 }) }),
+  typed('change_address', { address: Text(500) }),
+  typed('view_card_pin', { card: Card }),
+  typed('card_limit_increase', { card: Card, limit: Amount }),
+  typed('contract_signature', {
+    contract: Type.Object(
+      { id: Text(64), title: Text(200), documentSha256: Type.String({ pattern: '^[0-9a-f]{64}$' }) },
+      { additionalProperties: false },
+    ),
+  }),
+  typed('card_wallet_enrolment', { card: Card, wallet: Text(64) }),
+  typed('online_card_payment', { amount: Amount, payee: Payee }),
+]);
+export type OperationData = Static<typeof OperationData>;
+
+/** The statuses an operation moves through. */
+export const OPERATION_STATUSES = ['pending', 'authorised', 'failed', 'expired', 'cancelled'] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+/** Operation types that move money: the authentication code carries amount and payee(s). */
+export function isPaymentLike(type: OperationType): boolean {
+  return type === 'payment' || type === 'batch_payment' || type === 'online_card_payment';
+}

@@ -1,0 +1,44 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/**
+ * Envelope encryption of secrets at rest (TOTP/HOTP seeds, signing keys, webhook secrets) with a
+ * key-encryption key (KEK). AES-256-GCM; the associated data binds a ciphertext to its row so that a
+ * sealed seed copied onto another authenticator does not open. Several KEKs may be loaded: the first
+ * seals, any opens, so keys rotate without downtime (`sesame keys rotate-kek` re-seals).
+ *
+ * Format: `<kid>.<iv b64url>.<ciphertext‖tag b64url>`.
+ */
+export class Sealer {
+  readonly #keys: Map<string, Buffer>;
+  readonly activeKeyId: string;
+
+  constructor(keks: readonly { id: string; key: Buffer }[]) {
+    if (keks.length === 0) throw new Error('At least one key-encryption key is needed.');
+    this.#keys = new Map(keks.map((k) => [k.id, k.key]));
+    this.activeKeyId = keks[0]!.id;
+  }
+
+  seal(plaintext: Buffer | string, context: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.activeKeyId)!, iv);
+    cipher.setAAD(Buffer.from(context, 'utf8'));
+    const ct = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    return `${this.activeKeyId}.${iv.toString('base64url')}.${ct.toString('base64url')}`;
+  }
+
+  open(sealed: string, context: string): Buffer {
+    const [kid, ivB64, ctB64] = sealed.split('.');
+    const key = kid ? this.#keys.get(kid) : undefined;
+    if (!key || !ivB64 || !ctB64) throw new Error(`Cannot open a sealed secret (key ${kid ?? '?'} not loaded).`);
+    const data = Buffer.from(ctB64, 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(ivB64, 'base64url'));
+    decipher.setAAD(Buffer.from(context, 'utf8'));
+    decipher.setAuthTag(data.subarray(data.length - 16));
+    return Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]);
+  }
+
+  /** The key id a sealed value was sealed with (for re-sealing after rotation). */
+  static keyIdOf(sealed: string): string {
+    return sealed.split('.')[0] ?? '';
+  }
+}
