@@ -18,6 +18,7 @@ export const OPERATION_TYPES = [
   'contract_signature',
   'card_wallet_enrolment',
   'online_card_payment',
+  'manage_authenticators',
 ] as const;
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
@@ -73,6 +74,11 @@ export const OperationData = Type.Union([
   }),
   typed('card_wallet_enrolment', { card: Card, wallet: Text(64) }),
   typed('online_card_payment', { amount: Amount, payee: Payee }),
+  // Binding a new authenticator to the customer, or removing one, is itself done under SCA (RTS art. 24).
+  typed('manage_authenticators', {
+    action: Type.Union([Type.Literal('add'), Type.Literal('remove'), Type.Literal('regenerate')]),
+    kind: Type.String({ pattern: '^[a-z_]{2,32}$' }),
+  }),
 ]);
 export type OperationData = Static<typeof OperationData>;
 

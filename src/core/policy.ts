@@ -26,6 +26,7 @@ export const defaultScaPolicy = (overrides: Partial<Record<OperationType, number
     contract_signature: 2,
     card_wallet_enrolment: 2,
     online_card_payment: 2,
+    manage_authenticators: 2,
     ...overrides,
   },
   // Recovery codes replace a lost device to get back in and re-enrol, nothing more.

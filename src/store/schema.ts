@@ -137,8 +137,8 @@ export interface OutboxEventsTable {
   type: string;
   payload: Json<Record<string, unknown>>;
   created_at: Timestamp;
-  status: string;
-  attempts: number;
+  status: Generated<string>;
+  attempts: Generated<number>;
   next_attempt_at: Timestamp;
   delivered_at: Timestamp | null;
   last_error: string | null;

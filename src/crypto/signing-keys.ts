@@ -1,0 +1,91 @@
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import type { Db } from '../store/db.js';
+import type { Sealer } from './seal.js';
+
+/**
+ * Keys that sign authentication codes (ES256 JWS). Private keys are sealed at rest; public keys are
+ * published at `/.well-known/jwks.json`. Rotation adds a new key that signs from then on; retired keys
+ * stay published long enough for codes they signed to expire.
+ */
+const ALG = 'ES256';
+
+interface LoadedKey {
+  kid: string;
+  privateKey: CryptoKey;
+}
+
+export class SigningKeys {
+  #active: LoadedKey | null = null;
+  #jwks: { keys: JWK[] } = { keys: [] };
+  #loadedAt = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly sealer: Sealer,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Loads keys; creates the first key when there is none. Re-reads at most every 30 s (rotation by another process). */
+  async ensureLoaded(force = false): Promise<void> {
+    if (!force && this.#active && Date.now() - this.#loadedAt < 30_000) return;
+    let rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
+    if (rows.length === 0) {
+      await this.rotate();
+      rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
+    }
+    const current = rows.find((r) => r.retired_at === null) ?? rows[0]!;
+    const jwk = JSON.parse(this.sealer.open(current.private_sealed, `signing-key:${current.kid}`).toString('utf8')) as JWK;
+    this.#active = { kid: current.kid, privateKey: (await importJWK(jwk, ALG)) as CryptoKey };
+    const now = this.clock.now().getTime();
+    // Publish the active key and keys retired less than a day ago (codes live minutes).
+    this.#jwks = {
+      keys: rows
+        .filter((r) => r.retired_at === null || now - new Date(r.retired_at).getTime() < 86_400_000)
+        .map((r) => ({ ...(r.public_jwk as JWK), kid: r.kid, alg: ALG, use: 'sig' })),
+    };
+    this.#loadedAt = Date.now();
+  }
+
+  /** Creates a new signing key and retires the previous ones. */
+  async rotate(): Promise<string> {
+    const { publicKey, privateKey } = await generateKeyPair(ALG, { extractable: true });
+    const kid = randomUUID();
+    const now = this.clock.now();
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
+      await tx
+        .insertInto('signing_keys')
+        .values({
+          kid,
+          alg: ALG,
+          public_jwk: JSON.stringify(await exportJWK(publicKey)),
+          private_sealed: this.sealer.seal(JSON.stringify(await exportJWK(privateKey)), `signing-key:${kid}`),
+          created_at: now,
+        })
+        .execute();
+    });
+    this.#active = null;
+    return kid;
+  }
+
+  jwks(): { keys: JWK[] } {
+    return this.#jwks;
+  }
+
+  async sign(claims: Record<string, unknown>, opts: { issuer: string; audience: string; subject: string; jti: string; expiresAt: Date }): Promise<string> {
+    await this.ensureLoaded();
+    const key = this.#active!;
+    const iat = Math.floor(this.clock.now().getTime() / 1000);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'sesame-ac+jwt' })
+      .setIssuer(opts.issuer)
+      .setAudience(opts.audience)
+      .setSubject(opts.subject)
+      .setJti(opts.jti)
+      .setIssuedAt(iat)
+      .setExpirationTime(Math.floor(opts.expiresAt.getTime() / 1000))
+      .sign(key.privateKey);
+  }
+}

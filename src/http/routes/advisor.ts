@@ -1,0 +1,43 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../context.js';
+import { securityView, unblockCustomer, type IdentityCheck } from '../../journeys/security.js';
+import { IdParam, problems, SecuritySchema } from '../schemas.js';
+
+/** The advisor API: its own audience and tokens. It grows with the advisor console. */
+export async function advisorRoutes(app: FastifyInstance, s: Services): Promise<void> {
+  const tags = ['advisor'];
+  app.get('/v1/advisor/customers/:id/security', {
+    schema: { tags, summary: "A customer's failures and blocks", params: IdParam, response: { 200: Type.Ref(SecuritySchema), ...problems(401, 404) } },
+    handler: async (req) => securityView(s, (req.params as { id: string }).id),
+  });
+
+  app.post('/v1/advisor/customers/:id/unblock', {
+    schema: {
+      tags,
+      summary: 'Lift a block after a reinforced identity check (role "unblock"; audited)',
+      params: IdParam,
+      body: Type.Object(
+        {
+          identityCheck: Type.Object(
+            {
+              method: Type.Union([
+                Type.Literal('branch-id-document'),
+                Type.Literal('video-id-document'),
+                Type.Literal('callback-registered-number'),
+                Type.Literal('postal-letter'),
+              ]),
+              reference: Type.String({ minLength: 1, maxLength: 120, description: 'Reference of the check in the bank’s records' }),
+            },
+            { additionalProperties: false },
+          ),
+          reason: Type.String({ minLength: 3, maxLength: 500 }),
+        },
+        { additionalProperties: false },
+      ),
+      response: { 200: Type.Ref(SecuritySchema), ...problems(400, 401, 403, 404, 422) },
+    },
+    handler: async (req) =>
+      unblockCustomer(s, req.advisor!, (req.params as { id: string }).id, req.body as { identityCheck: IdentityCheck; reason: string }),
+  });
+}

@@ -1,0 +1,130 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../context.js';
+import {
+  activateTotp,
+  enrolTotp,
+  listAuthenticators,
+  regenerateRecoveryCodes,
+  revokeAuthenticator,
+  setPassword,
+} from '../../journeys/authenticators.js';
+import { AuthenticatorSchema, CustomerAuthParams, IdParam, problems } from '../schemas.js';
+
+const StepUp = {
+  authenticationCode: Type.Optional(
+    Type.String({
+      minLength: 10,
+      maxLength: 4096,
+      description:
+        'Required once the customer can already authenticate: the authentication code of a manage_authenticators operation for this change',
+    }),
+  ),
+};
+
+type P = { id: string; authenticatorId: string };
+
+export async function authenticatorRoutes(app: FastifyInstance, s: Services): Promise<void> {
+  const tags = ['authenticators'];
+  const ctx = (req: { rp?: { id: string } | undefined; params: unknown }) => ({ rpId: req.rp!.id, customerId: (req.params as P).id });
+
+  app.get('/v1/customers/:id/authenticators', {
+    schema: {
+      tags,
+      summary: "The customer's enrolled authenticators (revoked ones omitted)",
+      params: IdParam,
+      response: { 200: Type.Object({ items: Type.Array(Type.Ref(AuthenticatorSchema)) }), ...problems(401, 404) },
+    },
+    handler: async (req) => ({ items: await listAuthenticators(s, (req.params as P).id) }),
+  });
+
+  app.post('/v1/customers/:id/authenticators/password', {
+    schema: {
+      tags,
+      summary: 'Set or replace the password (knowledge element), hashed with argon2id',
+      params: IdParam,
+      body: Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }), ...StepUp }, { additionalProperties: false }),
+      response: { 201: Type.Ref(AuthenticatorSchema), ...problems(400, 401, 404, 409, 422) },
+    },
+    handler: async (req, reply) => {
+      const body = req.body as { password: string; authenticationCode?: string };
+      return reply.code(201).send(await setPassword(s, { ...ctx(req), ...body }));
+    },
+  });
+
+  app.post('/v1/customers/:id/authenticators/totp', {
+    schema: {
+      tags,
+      summary: 'Start a TOTP enrolment (RFC 6238): returns the secret, the otpauth:// URI and a QR code, once',
+      params: IdParam,
+      body: Type.Object(
+        {
+          label: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
+          algorithm: Type.Optional(Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256'), Type.Literal('SHA512')])),
+          digits: Type.Optional(Type.Union([Type.Literal(6), Type.Literal(7), Type.Literal(8)])),
+          ...StepUp,
+        },
+        { additionalProperties: false },
+      ),
+      response: {
+        201: Type.Object({
+          id: Type.String(),
+          kind: Type.String(),
+          category: Type.String(),
+          status: Type.String(),
+          label: Type.String(),
+          createdAt: Type.String(),
+          activatedAt: Type.Union([Type.String(), Type.Null()]),
+          lastUsedAt: Type.Union([Type.String(), Type.Null()]),
+          secret: Type.String({ description: 'base32 seed, for manual entry or `oathtool --totp -b`' }),
+          otpauthUri: Type.String(),
+          qrSvg: Type.String(),
+          algorithm: Type.String(),
+          digits: Type.Integer(),
+          period: Type.Integer(),
+          activateBefore: Type.String(),
+        }),
+        ...problems(400, 401, 404, 422),
+      },
+    },
+    handler: async (req, reply) => reply.code(201).send(await enrolTotp(s, { ...ctx(req), ...(req.body as object) })),
+  });
+
+  app.post('/v1/customers/:id/authenticators/:authenticatorId/activate', {
+    schema: {
+      tags,
+      summary: 'Activate a pending TOTP with its first valid code',
+      params: CustomerAuthParams,
+      body: Type.Object({ code: Type.String({ minLength: 1, maxLength: 16 }) }, { additionalProperties: false }),
+      response: { 200: Type.Ref(AuthenticatorSchema), ...problems(400, 401, 404, 409, 422) },
+    },
+    handler: async (req) =>
+      activateTotp(s, { ...ctx(req), authenticatorId: (req.params as P).authenticatorId, code: (req.body as { code: string }).code }),
+  });
+
+  app.post('/v1/customers/:id/authenticators/recovery-codes', {
+    schema: {
+      tags,
+      summary: 'Issue a new set of 10 one-time recovery codes (shown once; the previous set stops working)',
+      params: IdParam,
+      body: Type.Object({ ...StepUp }, { additionalProperties: false }),
+      response: {
+        201: Type.Object({ id: Type.String(), kind: Type.String(), status: Type.String(), codes: Type.Array(Type.String()) }),
+        ...problems(400, 401, 404, 422),
+      },
+    },
+    handler: async (req, reply) => reply.code(201).send(await regenerateRecoveryCodes(s, { ...ctx(req), ...(req.body as object) })),
+  });
+
+  app.delete('/v1/customers/:id/authenticators/:authenticatorId', {
+    schema: {
+      tags,
+      summary: 'Revoke an authenticator',
+      params: CustomerAuthParams,
+      body: Type.Optional(Type.Object({ ...StepUp }, { additionalProperties: false })),
+      response: { 200: Type.Ref(AuthenticatorSchema), ...problems(400, 401, 404, 422) },
+    },
+    handler: async (req) =>
+      revokeAuthenticator(s, { ...ctx(req), authenticatorId: (req.params as P).authenticatorId, ...((req.body as object | undefined) ?? {}) }),
+  });
+}

@@ -1,0 +1,97 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../context.js';
+import { createCustomer, customerView, findCustomer, findCustomerByRef, updateCustomer } from '../../journeys/customers.js';
+import { securityView } from '../../journeys/security.js';
+import { readChain, customerChain } from '../../store/audit.js';
+import { CustomerSchema, IdParam, problems, SecuritySchema } from '../schemas.js';
+
+const Email = Type.String({ format: 'email', maxLength: 254 });
+const Phone = Type.String({ minLength: 3, maxLength: 32, description: 'E.164 or national French format' });
+const Facts = {
+  displayName: Type.String({ minLength: 1, maxLength: 200 }),
+  email: Type.Optional(Type.Union([Email, Type.Null()])),
+  emailSince: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+  mobilePhone: Type.Optional(Type.Union([Phone, Type.Null()])),
+  landline: Type.Optional(Type.Union([Phone, Type.Null()])),
+  hasActiveCard: Type.Optional(Type.Boolean()),
+  remoteBanking: Type.Optional(Type.Boolean()),
+  locale: Type.Optional(Type.Union([Type.Literal('fr'), Type.Literal('en')])),
+};
+const Ref = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:@-]+$', description: "The bank's own customer reference" });
+
+export async function customerRoutes(app: FastifyInstance, s: Services): Promise<void> {
+  const tags = ['customers'];
+  app.post('/v1/customers', {
+    schema: {
+      tags,
+      summary: 'Register a customer (facts come from the bank)',
+      body: Type.Object({ ref: Ref, ...Facts }, { additionalProperties: false }),
+      response: { 201: Type.Ref(CustomerSchema), ...problems(400, 401, 409) },
+    },
+    handler: async (req, reply) => reply.code(201).send(await createCustomer(s, req.body as never, `rp:${req.rp!.id}`)),
+  });
+
+  app.get('/v1/customers/:id', {
+    schema: { tags, summary: 'Read a customer', params: IdParam, response: { 200: Type.Ref(CustomerSchema), ...problems(401, 404) } },
+    handler: async (req) => customerView(await findCustomer(s.db, (req.params as { id: string }).id)),
+  });
+
+  app.get('/v1/customers/by-ref/:ref', {
+    schema: {
+      tags,
+      summary: "Find a customer by the bank's reference",
+      params: Type.Object({ ref: Ref }, { additionalProperties: false }),
+      response: { 200: Type.Ref(CustomerSchema), ...problems(401, 404) },
+    },
+    handler: async (req) => customerView(await findCustomerByRef(s.db, (req.params as { ref: string }).ref)),
+  });
+
+  app.patch('/v1/customers/:id', {
+    schema: {
+      tags,
+      summary: 'Update customer facts',
+      params: IdParam,
+      body: Type.Partial(Type.Object(Facts), { additionalProperties: false, minProperties: 1 }),
+      response: { 200: Type.Ref(CustomerSchema), ...problems(400, 401, 404) },
+    },
+    handler: async (req) => updateCustomer(s, (req.params as { id: string }).id, req.body as never, `rp:${req.rp!.id}`),
+  });
+
+  app.get('/v1/customers/:id/security', {
+    schema: {
+      tags,
+      summary: 'Consecutive failures and blocks of a customer',
+      params: IdParam,
+      response: { 200: Type.Ref(SecuritySchema), ...problems(401, 404) },
+    },
+    handler: async (req) => securityView(s, (req.params as { id: string }).id),
+  });
+
+  app.get('/v1/customers/:id/audit', {
+    schema: {
+      tags,
+      summary: "The customer's audit timeline (newest first); no secret is ever recorded",
+      params: IdParam,
+      querystring: Type.Object(
+        { limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$' })), before: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$' })) },
+        { additionalProperties: false },
+      ),
+      response: {
+        200: Type.Object({
+          items: Type.Array(
+            Type.Object({ seq: Type.Integer(), type: Type.String(), actor: Type.String(), at: Type.String(), data: Type.Unknown(), hash: Type.String() }),
+          ),
+        }),
+        ...problems(400, 401, 404),
+      },
+    },
+    handler: async (req) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { limit?: string; before?: string };
+      await findCustomer(s.db, id);
+      const rows = await readChain(s.db, customerChain(id), Math.min(Number(q.limit ?? 100), 500), q.before ? Number(q.before) : undefined);
+      return { items: rows.map((r) => ({ seq: r.seq, type: r.type, actor: r.actor, at: new Date(r.at).toISOString(), data: r.data, hash: r.hash })) };
+    },
+  });
+}

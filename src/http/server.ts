@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Type } from '@sinclair/typebox';
+import type { Services } from '../context.js';
+import { setWebhook } from '../journeys/principals.js';
+import { requireAdvisor, requireRelyingParty } from './auth.js';
+import { installProblemHandlers, problem, sendProblem } from './problem.js';
+import { advisorRoutes } from './routes/advisor.js';
+import { authenticatorRoutes } from './routes/authenticators.js';
+import { customerRoutes } from './routes/customers.js';
+import { operationRoutes } from './routes/operations.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { problems, SHARED_SCHEMAS } from './schemas.js';
+
+export interface HttpOptions {
+  /** Extra routes mounted in the same server (the demo bank in development). */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
+  /** Folder of the built web front-end served at `/`, if present. */
+  webDist?: string | null;
+  logger?: boolean;
+}
+
+/** Fields that must never reach a log line. */
+const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'];
+
+export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger === false ? false : { level: s.config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    bodyLimit: 64 * 1024,
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // Request bodies are never logged; the default serializers log method and URL only.
+  });
+  installProblemHandlers(app);
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'"],
+        connectSrc: ["'self'"],
+      },
+    },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Sésame API',
+        version: '0.1.0',
+        description:
+          'Strong customer authentication (PSD2 SCA) for banks. Relying-party routes take `Authorization: Bearer sk_…`; advisor routes `Bearer adv_…`. Errors are RFC 9457 problem+json.',
+      },
+      servers: [{ url: s.config.publicUrl }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'Relying-party API key (sk_…)' },
+          advisorToken: { type: 'http', scheme: 'bearer', description: 'Advisor token (adv_…)' },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/health', { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/ready',
+    { schema: { tags: ['operations'], summary: 'Readiness: the database answers', response: { 200: Type.Object({ status: Type.String(), database: Type.String() }), ...problems(503) } },
+    },
+    async (_req, reply) => {
+      try {
+        await s.db.selectFrom('audit_heads').select('chain').limit(1).execute();
+        return { status: 'ready', database: s.store.kind };
+      } catch {
+        return sendProblem(reply as FastifyReply, problem(503, 'ERR_NOT_READY', 'The database does not answer.'));
+      }
+    },
+  );
+  app.get('/.well-known/jwks.json', { schema: { tags: ['authentication codes'], summary: 'Public keys that sign authentication codes' } }, async (_req, reply) => {
+    await s.signingKeys.ensureLoaded();
+    return reply.header('cache-control', 'public, max-age=300').send(s.signingKeys.jwks());
+  });
+
+  await app.register(async (rp) => {
+    rp.addHook('onRequest', requireRelyingParty(s));
+    rp.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ apiKey: [] }] };
+    });
+    await customerRoutes(rp, s);
+    await authenticatorRoutes(rp, s);
+    await operationRoutes(rp, s);
+    await sessionRoutes(rp, s);
+    rp.put('/v1/webhook', {
+      schema: {
+        tags: ['events'],
+        summary: 'Set (or clear with null) where events are delivered; returns the signing secret once',
+        body: Type.Object({ url: Type.Union([Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }), Type.Null()]) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ url: Type.Union([Type.String(), Type.Null()]), secret: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+      },
+      handler: async (req) => setWebhook(s, req.rp!.id, (req.body as { url: string | null }).url),
+    });
+  });
+  await app.register(async (adv) => {
+    adv.addHook('onRequest', requireAdvisor(s));
+    adv.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ advisorToken: [] }] };
+    });
+    await advisorRoutes(adv, s);
+  });
+
+  for (const plugin of opts.plugins ?? []) await app.register(plugin);
+  if (opts.webDist && fs.existsSync(path.join(opts.webDist, 'index.html'))) await serveWeb(app, opts.webDist);
+  return app;
+}
+
+/** The single-page front-ends: files from the build, and index.html for client-side routes. */
+async function serveWeb(app: FastifyInstance, root: string): Promise<void> {
+  await app.register(fastifyStatic, { root, prefix: '/', wildcard: false, index: ['index.html'] });
+  const API = /^\/(v1|bank\/api|docs|openapi\.json|\.well-known|health|ready)(\/|$)/;
+  app.setNotFoundHandler((req, reply) => {
+    if (req.method === 'GET' && !API.test(req.url) && (req.headers.accept ?? '').includes('text/html')) {
+      return reply.type('text/html').sendFile('index.html');
+    }
+    return sendProblem(reply, problem(404, 'ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}.`));
+  });
+}

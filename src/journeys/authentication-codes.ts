@@ -1,0 +1,154 @@
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { linkedSummary, linkHash, normaliseOperationData } from '../core/dynamic-linking.js';
+import { Conflict, InvalidRequest, NotFound, Unprocessable } from '../core/errors.js';
+import type { ElementCategory } from '../core/elements.js';
+import type { OperationData } from '../core/operations.js';
+import { newId } from '../crypto/tokens.js';
+import type { Services } from '../context.js';
+import { appendAudit, customerChain } from '../store/audit.js';
+import type { Db } from '../store/db.js';
+import type { OperationRow } from '../store/schema.js';
+
+/**
+ * The authentication code (RTS art. 4): proof that SCA succeeded for one operation, as an ES256 JWS the
+ * bank can verify offline with `/.well-known/jwks.json`, and consume exactly once through the API. It
+ * carries the link hash, amount and payee(s), so executing anything else than what was authorised is
+ * detectable. It reveals nothing about the elements used beyond their kind.
+ */
+export interface AuthenticationCodeClaims extends JWTPayload {
+  op: string;
+  op_type: string;
+  lh: string;
+  amount?: { value: number; currency: string };
+  payees?: { name: string; iban?: string; merchantId?: string }[];
+  methods: string[];
+  categories: ElementCategory[];
+}
+
+export async function issueAuthenticationCode(
+  tx: Db,
+  s: Services,
+  op: OperationRow,
+  p: { methods: string[]; categories: ElementCategory[]; now: Date },
+): Promise<{ token: string; expiresAt: string }> {
+  const jti = newId();
+  const expiresAt = new Date(p.now.getTime() + s.config.authCodeTtlSeconds * 1000);
+  const summary = linkedSummary(op.data as unknown as OperationData);
+  const token = await s.signingKeys.sign(
+    { op: op.id, op_type: op.type, lh: op.link_hash, ...summary, methods: p.methods, categories: p.categories },
+    { issuer: s.config.publicUrl, audience: op.rp_id, subject: op.customer_id, jti, expiresAt },
+  );
+  await tx
+    .insertInto('authentication_codes')
+    .values({ id: jti, operation_id: op.id, customer_id: op.customer_id, rp_id: op.rp_id, issued_at: p.now, expires_at: expiresAt, consumed_at: null })
+    .execute();
+  await tx
+    .updateTable('operations')
+    .set({ status: 'authorised', completed_at: p.now, methods: JSON.stringify(p.methods), categories: p.categories, auth_code_id: jti })
+    .where('id', '=', op.id)
+    .execute();
+  return { token, expiresAt: expiresAt.toISOString() };
+}
+
+/** Checks signature, issuer, audience and expiry; the database then decides single use. */
+async function verifyCode(s: Services, rpId: string, code: string): Promise<AuthenticationCodeClaims> {
+  await s.signingKeys.ensureLoaded();
+  try {
+    const { payload } = await jwtVerify<AuthenticationCodeClaims>(code, createLocalJWKSet(s.signingKeys.jwks()), {
+      issuer: s.config.publicUrl,
+      audience: rpId,
+      algorithms: ['ES256'],
+      currentDate: s.clock.now(),
+      typ: 'sesame-ac+jwt',
+    });
+    return payload;
+  } catch (e) {
+    if (e instanceof joseErrors.JWTExpired) throw new Conflict('ERR_CODE_EXPIRED', 'The authentication code has expired.');
+    throw new InvalidRequest('ERR_CODE_INVALID', 'The authentication code is not valid for this relying party.', { field: 'code' });
+  }
+}
+
+export interface ConsumedCode {
+  operationId: string;
+  customerId: string;
+  type: string;
+  linkHash: string;
+  amount?: { value: number; currency: string };
+  payees?: { name: string; iban?: string; merchantId?: string }[];
+  methods: string[];
+  categories: ElementCategory[];
+}
+
+/**
+ * Consumes a code once. With `data`, the relying party's own copy of the operation is hashed and must
+ * match the code's link hash: one cent more, another payee or one changed payee of a batch is refused
+ * (and the code stays unconsumed: the mismatch is the caller's data, not a use of the code).
+ */
+export async function consumeAuthenticationCode(s: Services, rpId: string, code: string, data?: OperationData): Promise<ConsumedCode> {
+  const claims = await verifyCode(s, rpId, code);
+  if (data !== undefined && linkHash(normaliseOperationData(data)) !== claims.lh) {
+    throw new Conflict('ERR_LINK_MISMATCH', 'The operation data does not match what the customer authorised (amount or payee differ).');
+  }
+  return s.db.transaction().execute(async (tx) => {
+    const now = s.clock.now();
+    await markConsumed(tx, claims, rpId, now);
+    await appendAudit(tx, customerChain(claims.sub!), now, {
+      type: 'authentication_code.consumed',
+      actor: `rp:${rpId}`,
+      data: { operationId: claims.op, codeId: claims.jti },
+    });
+    return claimsView(claims);
+  });
+}
+
+/**
+ * Consumes a code as the step-up proof for a sensitive change of the customer's own security (adding or
+ * removing an authenticator), inside the caller's transaction.
+ */
+export async function consumeStepUp(
+  tx: Db,
+  s: Services,
+  rpId: string,
+  customerId: string,
+  code: string,
+  expected: { type: string; action?: string; kind?: string },
+): Promise<void> {
+  const claims = await verifyCode(s, rpId, code);
+  if (claims.sub !== customerId || claims.op_type !== expected.type) {
+    throw new Unprocessable('ERR_STEP_UP_MISMATCH', `The authentication code is not for a ${expected.type} of this customer.`, { field: 'authenticationCode' });
+  }
+  const op = await tx.selectFrom('operations').select('data').where('id', '=', claims.op).executeTakeFirstOrThrow();
+  const data = op.data as Record<string, unknown>;
+  if ((expected.action && data.action !== expected.action) || (expected.kind && data.kind !== expected.kind)) {
+    throw new Unprocessable('ERR_STEP_UP_MISMATCH', 'The authentication code authorised another change.', { field: 'authenticationCode' });
+  }
+  await markConsumed(tx, claims, rpId, s.clock.now());
+}
+
+async function markConsumed(tx: Db, claims: AuthenticationCodeClaims, rpId: string, now: Date): Promise<void> {
+  const row = await tx
+    .updateTable('authentication_codes')
+    .set({ consumed_at: now })
+    .where('id', '=', claims.jti!)
+    .where('rp_id', '=', rpId)
+    .where('consumed_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  if (row) return;
+  const exists = await tx.selectFrom('authentication_codes').select('id').where('id', '=', claims.jti!).executeTakeFirst();
+  if (!exists) throw new NotFound('Authentication code');
+  throw new Conflict('ERR_CODE_ALREADY_USED', 'The authentication code was already used.');
+}
+
+function claimsView(c: AuthenticationCodeClaims): ConsumedCode {
+  return {
+    operationId: c.op,
+    customerId: c.sub!,
+    type: c.op_type,
+    linkHash: c.lh,
+    ...(c.amount ? { amount: c.amount } : {}),
+    ...(c.payees ? { payees: c.payees } : {}),
+    methods: c.methods,
+    categories: c.categories,
+  };
+}

@@ -1,0 +1,143 @@
+import { parsePhoneNumberWithError } from 'libphonenumber-js';
+import { Conflict, InvalidRequest, NotFound } from '../core/errors.js';
+import { newId } from '../crypto/tokens.js';
+import type { Services } from '../context.js';
+import { appendAudit, customerChain } from '../store/audit.js';
+import type { Db } from '../store/db.js';
+import type { CustomerRow } from '../store/schema.js';
+
+/** The facts SCA needs about a customer; the bank's systems are their source. */
+export interface CustomerInput {
+  ref: string;
+  displayName: string;
+  email?: string | null;
+  emailSince?: string | null;
+  mobilePhone?: string | null;
+  landline?: string | null;
+  hasActiveCard?: boolean;
+  remoteBanking?: boolean;
+  locale?: 'fr' | 'en';
+}
+
+export interface CustomerView {
+  id: string;
+  ref: string;
+  displayName: string;
+  email: string | null;
+  emailSince: string | null;
+  mobilePhone: string | null;
+  mobileConfirmedAt: string | null;
+  landline: string | null;
+  hasActiveCard: boolean;
+  remoteBanking: boolean;
+  locale: string;
+  createdAt: string;
+}
+
+export function customerView(c: CustomerRow): CustomerView {
+  return {
+    id: c.id,
+    ref: c.external_ref,
+    displayName: c.display_name,
+    email: c.email,
+    emailSince: iso(c.email_since),
+    mobilePhone: c.mobile_phone,
+    mobileConfirmedAt: iso(c.mobile_confirmed_at),
+    landline: c.landline,
+    hasActiveCard: c.has_active_card,
+    remoteBanking: c.remote_banking,
+    locale: c.locale,
+    createdAt: iso(c.created_at)!,
+  };
+}
+
+export const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+/** E.164 form of a phone number (French numbers may be written nationally). */
+export function normalisePhone(raw: string, field: string): string {
+  try {
+    const phone = parsePhoneNumberWithError(raw, 'FR');
+    if (!phone.isValid()) throw new Error('invalid');
+    return phone.number;
+  } catch {
+    throw new InvalidRequest('ERR_INVALID_PHONE', `${field} is not a valid phone number.`, { field });
+  }
+}
+
+export async function createCustomer(s: Services, input: CustomerInput, actor: string): Promise<CustomerView> {
+  const now = s.clock.now();
+  const id = newId();
+  const row = {
+    id,
+    external_ref: input.ref,
+    display_name: input.displayName,
+    email: input.email ?? null,
+    email_since: input.email ? (input.emailSince ?? now.toISOString()) : null,
+    mobile_phone: input.mobilePhone ? normalisePhone(input.mobilePhone, 'mobilePhone') : null,
+    mobile_confirmed_at: input.mobilePhone ? now : null,
+    landline: input.landline ? normalisePhone(input.landline, 'landline') : null,
+    has_active_card: input.hasActiveCard ?? false,
+    remote_banking: input.remoteBanking ?? true,
+    locale: input.locale ?? 'fr',
+    created_at: now,
+    updated_at: now,
+  };
+  return s.db.transaction().execute(async (tx) => {
+    const inserted = await tx
+      .insertInto('customers')
+      .values(row)
+      .onConflict((oc) => oc.column('external_ref').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!inserted) throw new Conflict('ERR_CUSTOMER_EXISTS', `A customer with ref "${input.ref}" already exists.`, { field: 'ref' });
+    await tx
+      .insertInto('security_states')
+      .values({ customer_id: id, failed_count: 0, block_level: 0, blocked_until: null, permanently_blocked: false, updated_at: now })
+      .execute();
+    await appendAudit(tx, customerChain(id), now, { type: 'customer.created', actor, data: { ref: input.ref } });
+    return customerView(inserted);
+  });
+}
+
+export async function findCustomer(db: Db, id: string): Promise<CustomerRow> {
+  const row = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFound('Customer');
+  return row;
+}
+
+export async function findCustomerByRef(db: Db, ref: string): Promise<CustomerRow> {
+  const row = await db.selectFrom('customers').selectAll().where('external_ref', '=', ref).executeTakeFirst();
+  if (!row) throw new NotFound('Customer');
+  return row;
+}
+
+export type CustomerPatch = Partial<Omit<CustomerInput, 'ref'>>;
+
+/** Updates facts from the bank's systems; each changed field name (never its value) is audited. */
+export async function updateCustomer(s: Services, id: string, patch: CustomerPatch, actor: string): Promise<CustomerView> {
+  const now = s.clock.now();
+  const set: Record<string, unknown> = { updated_at: now };
+  if (patch.displayName !== undefined) set.display_name = patch.displayName;
+  if (patch.email !== undefined) {
+    set.email = patch.email;
+    set.email_since = patch.email ? (patch.emailSince ?? now.toISOString()) : null;
+  }
+  if (patch.mobilePhone !== undefined) {
+    set.mobile_phone = patch.mobilePhone ? normalisePhone(patch.mobilePhone, 'mobilePhone') : null;
+    set.mobile_confirmed_at = patch.mobilePhone ? now : null;
+  }
+  if (patch.landline !== undefined) set.landline = patch.landline ? normalisePhone(patch.landline, 'landline') : null;
+  if (patch.hasActiveCard !== undefined) set.has_active_card = patch.hasActiveCard;
+  if (patch.remoteBanking !== undefined) set.remote_banking = patch.remoteBanking;
+  if (patch.locale !== undefined) set.locale = patch.locale;
+  return s.db.transaction().execute(async (tx) => {
+    const row = await tx.updateTable('customers').set(set).where('id', '=', id).returningAll().executeTakeFirst();
+    if (!row) throw new NotFound('Customer');
+    await appendAudit(tx, customerChain(id), now, {
+      type: 'customer.updated',
+      actor,
+      data: { fields: Object.keys(patch).sort() },
+    });
+    return customerView(row);
+  });
+}

@@ -1,0 +1,125 @@
+import { linkHash, normaliseOperationData } from '../core/dynamic-linking.js';
+import { methodAllowed } from '../core/policy.js';
+import { Conflict, NotFound } from '../core/errors.js';
+import type { OperationData, OperationType } from '../core/operations.js';
+import { newId } from '../crypto/tokens.js';
+import { methodFor } from '../methods/registry.js';
+import type { Services } from '../context.js';
+import type { Db } from '../store/db.js';
+import type { OperationRow } from '../store/schema.js';
+import { findCustomer, iso } from './customers.js';
+
+export interface AvailableMethod {
+  kind: string;
+  category: string;
+  authenticatorId: string;
+  label: string;
+}
+
+export interface OperationView {
+  id: string;
+  customerId: string;
+  type: OperationType;
+  status: string;
+  data: OperationData;
+  linkHash: string;
+  createdAt: string;
+  expiresAt: string;
+  completedAt: string | null;
+  methods: string[];
+  categories: string[];
+}
+
+export function operationView(op: OperationRow): OperationView {
+  return {
+    id: op.id,
+    customerId: op.customer_id,
+    type: op.type as OperationType,
+    status: op.status,
+    data: op.data as unknown as OperationData,
+    linkHash: op.link_hash,
+    createdAt: iso(op.created_at)!,
+    expiresAt: iso(op.expires_at)!,
+    completedAt: iso(op.completed_at),
+    methods: op.methods as unknown as string[],
+    categories: op.categories,
+  };
+}
+
+/**
+ * Registers something that needs SCA. The data is normalised and hashed once here; every later proof
+ * and the authentication code are bound to that hash (dynamic linking).
+ */
+export async function createOperation(
+  s: Services,
+  rpId: string,
+  input: { customerId: string; data: OperationData },
+): Promise<OperationView & { availableMethods: AvailableMethod[] }> {
+  const data = normaliseOperationData(input.data);
+  await findCustomer(s.db, input.customerId);
+  const now = s.clock.now();
+  const row = await s.db
+    .insertInto('operations')
+    .values({
+      id: newId(),
+      customer_id: input.customerId,
+      rp_id: rpId,
+      type: data.type,
+      status: 'pending',
+      data: JSON.stringify(data),
+      link_hash: linkHash(data),
+      created_at: now,
+      expires_at: new Date(now.getTime() + s.config.operationTtlSeconds * 1000),
+      methods: '[]',
+      categories: [],
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { ...operationView(row), availableMethods: await availableMethods(s.db, s, input.customerId, data.type) };
+}
+
+/** The customer's active authenticators that the policy lets this operation type use. */
+export async function availableMethods(db: Db, s: Services, customerId: string, type: OperationType): Promise<AvailableMethod[]> {
+  const rows = await db
+    .selectFrom('authenticators')
+    .select(['id', 'kind', 'category', 'label'])
+    .where('customer_id', '=', customerId)
+    .where('status', '=', 'active')
+    .orderBy('created_at')
+    .execute();
+  return rows
+    .filter((r) => methodFor(r.kind) && methodAllowed(s.scaPolicy, type, r.kind))
+    .map((r) => ({ kind: r.kind, category: r.category, authenticatorId: r.id, label: r.label }));
+}
+
+export async function findOperation(db: Db, rpId: string, id: string): Promise<OperationRow> {
+  const row = await db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
+  // Another relying party's operation does not exist for this caller.
+  if (!row || row.rp_id !== rpId) throw new NotFound('Operation');
+  return row;
+}
+
+/** Pending and not past its expiry; an operation found expired is marked so. */
+export async function assertPending(db: Db, op: OperationRow, now: Date): Promise<void> {
+  if (op.status === 'pending' && new Date(op.expires_at) <= now) {
+    await db.updateTable('operations').set({ status: 'expired' }).where('id', '=', op.id).where('status', '=', 'pending').execute();
+    throw new Conflict('ERR_OPERATION_EXPIRED', 'The operation has expired; create a new one.');
+  }
+  if (op.status !== 'pending') {
+    throw new Conflict('ERR_OPERATION_NOT_PENDING', `The operation is ${op.status}.`, { status: op.status });
+  }
+}
+
+export async function cancelOperation(s: Services, rpId: string, id: string): Promise<OperationView> {
+  const op = await findOperation(s.db, rpId, id);
+  await assertPending(s.db, op, s.clock.now());
+  const row = await s.db
+    .updateTable('operations')
+    .set({ status: 'cancelled', completed_at: s.clock.now() })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw new Conflict('ERR_OPERATION_NOT_PENDING', 'The operation is no longer pending.');
+  return operationView(row);
+}

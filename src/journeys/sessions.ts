@@ -1,0 +1,147 @@
+import { NotFound, SessionExpired } from '../core/errors.js';
+import { sessionExpiresAt, sessionVerdict, type SessionPolicy } from '../core/sessions.js';
+import { newId, newToken, tokenDigest } from '../crypto/tokens.js';
+import type { Services } from '../context.js';
+import { appendAudit, customerChain } from '../store/audit.js';
+import type { Db } from '../store/db.js';
+import type { SessionRow } from '../store/schema.js';
+import { iso } from './customers.js';
+
+/**
+ * Sessions opened by a login SCA. The token (256 random bits) is given once to the relying party and
+ * stored only as its SHA-256. Every use refreshes the idle timer; idle for the configured time (≤ 5 min)
+ * or past the absolute lifetime, the session is over.
+ */
+export interface SessionView {
+  id: string;
+  customerId: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  userAgent: string | null;
+}
+
+export function sessionView(row: SessionRow, policy: SessionPolicy): SessionView {
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    createdAt: iso(row.created_at)!,
+    lastSeenAt: iso(row.last_seen_at)!,
+    expiresAt: sessionExpiresAt(times(row), policy).toISOString(),
+    userAgent: row.user_agent,
+  };
+}
+
+const times = (row: SessionRow) => ({
+  createdAt: new Date(row.created_at),
+  lastSeenAt: new Date(row.last_seen_at),
+  revokedAt: row.revoked_at ? new Date(row.revoked_at) : null,
+});
+
+/** Inside the login's transaction. Re-authentication replaces the previous token (no fixation). */
+export async function openSession(
+  tx: Db,
+  s: Services,
+  at: Date,
+  input: { customerId: string; rpId: string; operationId: string; userAgent?: string | undefined; replaceToken?: string | undefined },
+): Promise<{ id: string; token: string; expiresAt: string; idleTimeoutSeconds: number }> {
+  if (input.replaceToken) {
+    await tx
+      .updateTable('sessions')
+      .set({ revoked_at: at, revoke_reason: 'reauthenticated' })
+      .where('token_digest', '=', tokenDigest(input.replaceToken))
+      .where('customer_id', '=', input.customerId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+  const token = newToken('ses');
+  const row = await tx
+    .insertInto('sessions')
+    .values({
+      id: newId(),
+      token_digest: tokenDigest(token),
+      customer_id: input.customerId,
+      rp_id: input.rpId,
+      operation_id: input.operationId,
+      created_at: at,
+      last_seen_at: at,
+      revoked_at: null,
+      revoke_reason: null,
+      user_agent: input.userAgent?.slice(0, 300) ?? null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return {
+    id: row.id,
+    token,
+    expiresAt: sessionExpiresAt(times(row), s.config.session).toISOString(),
+    idleTimeoutSeconds: s.config.session.inactivitySeconds,
+  };
+}
+
+/** Checks a token and refreshes its idle timer. Any ended session answers the same. */
+export async function introspectSession(s: Services, rpId: string, token: string): Promise<SessionView> {
+  const now = s.clock.now();
+  const row = await s.db.selectFrom('sessions').selectAll().where('token_digest', '=', tokenDigest(token)).executeTakeFirst();
+  if (!row || row.rp_id !== rpId) throw new SessionExpired();
+  const verdict = sessionVerdict(times(row), now, s.config.session);
+  if (verdict !== 'active') {
+    if (verdict !== 'revoked') {
+      await s.db.updateTable('sessions').set({ revoked_at: now, revoke_reason: verdict }).where('id', '=', row.id).where('revoked_at', 'is', null).execute();
+    }
+    throw new SessionExpired();
+  }
+  const touched = await s.db
+    .updateTable('sessions')
+    .set({ last_seen_at: now })
+    .where('id', '=', row.id)
+    .where('revoked_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+  if (!touched) throw new SessionExpired();
+  return sessionView(touched, s.config.session);
+}
+
+export async function logout(s: Services, rpId: string, token: string): Promise<void> {
+  const now = s.clock.now();
+  const row = await s.db
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoke_reason: 'logout' })
+    .where('token_digest', '=', tokenDigest(token))
+    .where('rp_id', '=', rpId)
+    .where('revoked_at', 'is', null)
+    .returning(['id', 'customer_id'])
+    .executeTakeFirst();
+  if (row) await audit(s, row.customer_id, now, 'session.ended', `rp:${rpId}`, { sessionId: row.id, reason: 'logout' });
+}
+
+export async function listSessions(s: Services, customerId: string): Promise<SessionView[]> {
+  const now = s.clock.now();
+  const rows = await s.db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .where('revoked_at', 'is', null)
+    .orderBy('created_at', 'desc')
+    .execute();
+  return rows.filter((r) => sessionVerdict(times(r), now, s.config.session) === 'active').map((r) => sessionView(r, s.config.session));
+}
+
+/** Ends one of the customer's sessions ("sign out that other device"). */
+export async function revokeSession(s: Services, customerId: string, sessionId: string, actor: string): Promise<void> {
+  const now = s.clock.now();
+  const row = await s.db
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoke_reason: 'revoked' })
+    .where('id', '=', sessionId)
+    .where('customer_id', '=', customerId)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .executeTakeFirst();
+  if (!row) throw new NotFound('Session');
+  await audit(s, customerId, now, 'session.ended', actor, { sessionId, reason: 'revoked' });
+}
+
+async function audit(s: Services, customerId: string, at: Date, type: string, actor: string, data: Record<string, unknown>) {
+  await s.db.transaction().execute((tx) => appendAudit(tx, customerChain(customerId), at, { type, actor, data }));
+}

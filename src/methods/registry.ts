@@ -1,0 +1,15 @@
+import { passwordMethod } from './password/index.js';
+import { recoveryMethod } from './recovery/index.js';
+import { totpMethod } from './totp/index.js';
+import type { AuthMethod } from './types.js';
+
+/** Every authenticator kind the server knows. Adding a kind = a folder + one line here. */
+export const METHODS: readonly AuthMethod<any>[] = [passwordMethod, totpMethod, recoveryMethod];
+
+const byKind = new Map(METHODS.map((m) => [m.kind, m]));
+
+export function methodFor(kind: string): AuthMethod<any> | undefined {
+  return byKind.get(kind);
+}
+
+export const METHOD_KINDS = METHODS.map((m) => m.kind);

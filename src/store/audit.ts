@@ -1,0 +1,65 @@
+import { chainHash, GENESIS_HASH, verifyChain, type ChainBreak } from '../core/audit-chain.js';
+import type { Db } from './db.js';
+
+export interface AuditEntry {
+  type: string;
+  /** Who acted: `customer:<id>`, `rp:<id>`, `advisor:<id>`, `system`. */
+  actor: string;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * Appends an event to a hash chain, inside the caller's transaction. The chain head row is locked so
+ * appends to one chain are serialised; chains are per customer, so customers never wait on each other.
+ * Never put a secret, code, PIN or token in `data`.
+ */
+export async function appendAudit(tx: Db, chain: string, at: Date, entry: AuditEntry): Promise<void> {
+  const head = await tx.selectFrom('audit_heads').select(['seq', 'hash']).where('chain', '=', chain).forUpdate().executeTakeFirst();
+  const seq = (head?.seq ?? 0) + 1;
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  const body = { chain, seq, type: entry.type, actor: entry.actor, at: at.toISOString(), data: entry.data ?? {} };
+  const hash = chainHash(prevHash, body);
+  await tx
+    .insertInto('audit_events')
+    .values({ chain, seq, type: body.type, actor: body.actor, at, data: JSON.stringify(body.data), prev_hash: prevHash, hash })
+    .execute();
+  if (head) await tx.updateTable('audit_heads').set({ seq, hash }).where('chain', '=', chain).execute();
+  else await tx.insertInto('audit_heads').values({ chain, seq, hash }).execute();
+}
+
+export const customerChain = (customerId: string) => `customer:${customerId}`;
+
+export async function readChain(db: Db, chain: string, limit = 1000, beforeSeq?: number) {
+  let q = db.selectFrom('audit_events').selectAll().where('chain', '=', chain);
+  if (beforeSeq !== undefined) q = q.where('seq', '<', beforeSeq);
+  return q.orderBy('seq', 'desc').limit(limit).execute();
+}
+
+/** Re-computes every chain against its head: detects a changed, inserted or deleted event. */
+export async function verifyAllChains(db: Db): Promise<{ chains: number; events: number; breaks: ChainBreak[] }> {
+  const heads = await db.selectFrom('audit_heads').selectAll().execute();
+  const breaks: ChainBreak[] = [];
+  let events = 0;
+  const chainsWithEvents = await db.selectFrom('audit_events').select('chain').distinct().execute();
+  const known = new Set(heads.map((h) => h.chain));
+  for (const { chain } of chainsWithEvents) if (!known.has(chain)) breaks.push({ chain, seq: 0, reason: 'head-mismatch' });
+  for (const head of heads) {
+    const rows = await db.selectFrom('audit_events').selectAll().where('chain', '=', head.chain).orderBy('seq').execute();
+    events += rows.length;
+    const brk = verifyChain(
+      rows.map((r) => ({
+        chain: r.chain,
+        seq: r.seq,
+        type: r.type,
+        actor: r.actor,
+        at: new Date(r.at).toISOString(),
+        data: r.data as Record<string, unknown>,
+        prevHash: r.prev_hash,
+        hash: r.hash,
+      })),
+      { seq: head.seq, hash: head.hash },
+    );
+    if (brk) breaks.push({ ...brk, chain: head.chain });
+  }
+  return { chains: heads.length, events, breaks };
+}
