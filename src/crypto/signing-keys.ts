@@ -20,6 +20,7 @@ export class SigningKeys {
   #active: LoadedKey | null = null;
   #jwks: { keys: JWK[] } = { keys: [] };
   #loadedAt = 0;
+  #refreshing: Promise<void> | null = null;
 
   constructor(
     private readonly db: Db,
@@ -27,13 +28,27 @@ export class SigningKeys {
     private readonly clock: Clock,
   ) {}
 
-  /** Loads keys; creates the first key when there is none. Re-reads at most every 30 s (rotation by another process). */
-  async ensureLoaded(force = false): Promise<void> {
-    if (!force && this.#active && Date.now() - this.#loadedAt < 30_000) return;
-    let rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
+  /**
+   * Loads keys (creating the first one) when none is loaded; afterwards refreshes in the background at
+   * most every 30 s to pick up a rotation by another process. It never makes a caller wait on the
+   * database once a key is loaded, so it is safe inside a transaction (the embedded database has a
+   * single connection).
+   */
+  async ensureLoaded(): Promise<void> {
+    if (!this.#active) return this.#load();
+    if (Date.now() - this.#loadedAt >= 30_000 && !this.#refreshing) {
+      this.#loadedAt = Date.now();
+      this.#refreshing = this.#load()
+        .catch(() => undefined)
+        .finally(() => (this.#refreshing = null));
+    }
+  }
+
+  async #load(): Promise<void> {
+    const rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
     if (rows.length === 0) {
-      await this.rotate();
-      rows = await this.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
+      await this.rotate(); // creates the first key, then loads it
+      return;
     }
     const current = rows.find((r) => r.retired_at === null) ?? rows[0]!;
     const jwk = JSON.parse(this.sealer.open(current.private_sealed, `signing-key:${current.kid}`).toString('utf8')) as JWK;
@@ -66,7 +81,7 @@ export class SigningKeys {
         })
         .execute();
     });
-    this.#active = null;
+    await this.#load();
     return kid;
   }
 

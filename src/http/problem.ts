@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SesameError } from '../core/errors.js';
 
 /**
@@ -72,7 +72,8 @@ export function installProblemHandlers(app: FastifyInstance): void {
     req.log.error({ err: { message: err.message, stack: err.stack, code: err.code } }, 'unexpected error');
     return sendProblem(reply, problem(500, 'ERR_INTERNAL', 'An unexpected error occurred; nothing was changed.'));
   });
-  app.setNotFoundHandler((req, reply) =>
-    sendProblem(reply, problem(404, 'ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}.`)),
-  );
+}
+
+export function noRoute(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(reply, problem(404, 'ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}.`));
 }

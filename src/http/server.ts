@@ -9,7 +9,7 @@ import { Type } from '@sinclair/typebox';
 import type { Services } from '../context.js';
 import { setWebhook } from '../journeys/principals.js';
 import { requireAdvisor, requireRelyingParty } from './auth.js';
-import { installProblemHandlers, problem, sendProblem } from './problem.js';
+import { installProblemHandlers, noRoute, problem, sendProblem } from './problem.js';
 import { advisorRoutes } from './routes/advisor.js';
 import { authenticatorRoutes } from './routes/authenticators.js';
 import { customerRoutes } from './routes/customers.js';
@@ -39,9 +39,13 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
   installProblemHandlers(app);
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
+  const dev = s.config.mode === 'development';
   await app.register(helmet, {
+    // Development runs on plain http (possibly by another hostname than localhost): no HSTS, no upgrade.
+    hsts: !dev,
     contentSecurityPolicy: {
       directives: {
+        upgradeInsecureRequests: dev ? null : [],
         defaultSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
         styleSrc: ["'self'", "'unsafe-inline'"],
@@ -120,6 +124,7 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
 
   for (const plugin of opts.plugins ?? []) await app.register(plugin);
   if (opts.webDist && fs.existsSync(path.join(opts.webDist, 'index.html'))) await serveWeb(app, opts.webDist);
+  else app.setNotFoundHandler(noRoute);
   return app;
 }
 
@@ -131,6 +136,6 @@ async function serveWeb(app: FastifyInstance, root: string): Promise<void> {
     if (req.method === 'GET' && !API.test(req.url) && (req.headers.accept ?? '').includes('text/html')) {
       return reply.type('text/html').sendFile('index.html');
     }
-    return sendProblem(reply, problem(404, 'ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}.`));
+    return noRoute(req, reply);
   });
 }

@@ -58,12 +58,21 @@ export async function authenticateOperation(s: Services, rpId: string, operation
 
     const proven = await verifyFactors(tx, s, current, factors, now);
     if (proven && decide(s.scaPolicy, type, proven.map((p) => p.category)).satisfied) {
-      return { ok: true as const, result: await succeed(tx, s, current, state, proven, now, input) };
+      return { ok: true as const, result: await succeed(tx, s, current, state, proven, now, input), proven };
     }
     return { ok: false as const, failure: await fail(tx, s, current, state, factors, now) };
   });
   if (!outcome.ok) throw new AuthenticationFailed(outcome.failure);
+  await afterSuccess(s, factors, outcome.proven);
   return outcome.result;
+}
+
+/** Maintenance the methods want once the attempt is committed (never fails the attempt). */
+async function afterSuccess(s: Services, factors: PreparedFactor[], proven: Proven[]): Promise<void> {
+  for (const [i, f] of factors.entries()) {
+    if (!f.method.afterSuccess) continue;
+    await f.method.afterSuccess(s, s.db, proven[i]!.authenticator, f.proof).catch(() => undefined);
+  }
 }
 
 /** Checks the request's shape against the policy (no secret involved), then does the slow work outside the lock. */
@@ -107,26 +116,30 @@ async function verifyFactors(
   op: OperationRow,
   factors: PreparedFactor[],
   now: Date,
-): Promise<{ kind: string; category: ElementCategory }[] | null> {
+): Promise<Proven[] | null> {
   const ids = factors.flatMap((f) => f.candidateIds);
   const rows = ids.length
     ? await tx.selectFrom('authenticators').selectAll().where('id', 'in', ids).where('status', '=', 'active').execute()
     : [];
   const byId = new Map(rows.map((r) => [r.id, r]));
-  let allOk = true;
+  const proven: Proven[] = [];
   for (const f of factors) {
     const candidates: (AuthenticatorRow | null)[] = f.candidateIds.map((id) => byId.get(id) ?? null);
     if (candidates.length === 0) candidates.push(null);
-    let ok = false;
     for (const a of candidates) {
       if (await f.method.verify({ tx, deps: s, now, operation: op }, a, f.proof, f.pre)) {
-        ok = true;
+        proven.push({ kind: f.method.kind, category: f.method.category, authenticator: a! });
         break;
       }
     }
-    allOk &&= ok;
   }
-  return allOk ? factors.map((f) => ({ kind: f.method.kind, category: f.method.category })) : null;
+  return proven.length === factors.length ? proven : null;
+}
+
+interface Proven {
+  kind: string;
+  category: ElementCategory;
+  authenticator: AuthenticatorRow;
 }
 
 async function succeed(
@@ -134,7 +147,7 @@ async function succeed(
   s: Services,
   op: OperationRow,
   state: SecurityStateRow,
-  proven: { kind: string; category: ElementCategory }[],
+  proven: Proven[],
   now: Date,
   input: AuthenticateInput,
 ): Promise<AuthenticateResult> {

@@ -48,6 +48,8 @@ export interface AuthMethod<Pre = unknown> {
   readonly multiple: boolean;
   /** Slow, stateless part of the check; `null` authenticator means "none enrolled": do the same work anyway. */
   precheck?(deps: MethodDeps, authenticator: AuthenticatorRow | null, proof: Proof): Promise<Pre>;
+  /** After a successful attempt is committed, outside any lock (e.g. rehash a password with new parameters). */
+  afterSuccess?(deps: MethodDeps, db: Db, authenticator: AuthenticatorRow, proof: Proof): Promise<void>;
   /** Decides under the customer's lock and applies single-use state. Never throws for a wrong proof. */
   verify(ctx: VerifyContext, authenticator: AuthenticatorRow | null, proof: Proof, pre: Pre | undefined): Promise<boolean>;
 }

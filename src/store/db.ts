@@ -37,11 +37,50 @@ export async function openStore(opts: OpenStoreOptions): Promise<StoreHandle> {
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     handle = { db, kind: 'postgres', pglite: null, close: () => db.destroy() };
   } else {
-    if (opts.dataDir) fs.mkdirSync(path.dirname(opts.dataDir), { recursive: true });
+    const unlock = opts.dataDir ? lockDataDir(opts.dataDir) : () => {};
     const pool = await PGlitePool.open(opts.dataDir ?? undefined);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    handle = { db, kind: 'pglite', pglite: pool, close: () => db.destroy() };
+    handle = {
+      db,
+      kind: 'pglite',
+      pglite: pool,
+      close: async () => {
+        await db.destroy();
+        unlock();
+      },
+    };
   }
   if (opts.migrate !== false) await migrateToLatest(handle.db);
   return handle;
+}
+
+/**
+ * The embedded database belongs to one process at a time (two would corrupt it): a lock file with the
+ * owner's PID, taken over only when that process is gone.
+ */
+function lockDataDir(dataDir: string): () => void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.lock`);
+  try {
+    fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const pid = Number(fs.readFileSync(file, 'utf8'));
+    if (pid && pid !== process.pid && isAlive(pid)) {
+      throw new Error(
+        `The embedded database in ${dataDir} is in use by process ${pid} (a running server?). Stop it, or use the HTTP API.`,
+      );
+    }
+    fs.writeFileSync(file, String(process.pid));
+  }
+  return () => fs.rmSync(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -1,5 +1,5 @@
 import type { AuthMethod } from '../types.js';
-import { DUMMY_HASH, verifyPassword } from './argon.js';
+import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from './argon.js';
 
 /**
  * Password (knowledge). argon2id on libuv's threadpool, before the customer's lock is taken; under the
@@ -15,7 +15,16 @@ export const passwordMethod: AuthMethod<{ ok: boolean; digest: string | null }> 
     const ok = await verifyPassword(digest ?? (await DUMMY_HASH(deps.config.argon2)), proof.password ?? '');
     return { ok: ok && digest !== null, digest };
   },
-  async verify(_ctx, authenticator, _proof, pre) {
-    return !!pre && pre.ok && authenticator !== null && authenticator.secret_digest === pre.digest;
+  async verify(ctx, authenticator, _proof, pre) {
+    const ok = !!pre && pre.ok && authenticator !== null && authenticator.secret_digest === pre.digest;
+    if (ok) await ctx.tx.updateTable('authenticators').set({ last_used_at: ctx.now }).where('id', '=', authenticator.id).execute();
+    return ok;
+  },
+  async afterSuccess(deps, db, authenticator, proof) {
+    const old = authenticator.secret_digest;
+    if (!old || !proof.password || !needsRehash(old, deps.config.argon2)) return;
+    const fresh = await hashPassword(proof.password, deps.config.argon2);
+    // Only if nobody changed the password meanwhile.
+    await db.updateTable('authenticators').set({ secret_digest: fresh }).where('id', '=', authenticator.id).where('secret_digest', '=', old).execute();
   },
 };

@@ -1,0 +1,23 @@
+import type { Sesame } from '../app.js';
+import type { Config } from '../config.js';
+
+/** What `npm start` prints: where to go and, in development, the demo credentials. */
+export function printBanner(config: Config, url: string, sesame: Sesame): void {
+  const lines = [
+    '',
+    `  Sésame is running (${config.mode}, ${sesame.services.store.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
+    '',
+    `  Demo web banking   ${url}/`,
+    `  API reference      ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
+    `  Health             ${url}/health  ${url}/ready`,
+  ];
+  const demo = sesame.demo;
+  if (demo) {
+    lines.push('', `  Demo relying-party API key:  ${demo.apiKey}`, '  Demo customers (identifier / password / TOTP seed):');
+    for (const c of demo.customers) {
+      lines.push(`    ${c.ref.padEnd(8)} ${c.password.padEnd(18)} ${c.totpSecret}   code: oathtool --totp -b ${c.totpSecret}`);
+    }
+    lines.push('', '  Development mode: secrets of the demo are printed here; never run production like this.');
+  }
+  console.log(lines.join('\n') + '\n');
+}

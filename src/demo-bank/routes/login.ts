@@ -1,0 +1,109 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requireCustomer, type BankContext } from '../context.js';
+import { BankError } from '../errors.js';
+import { SesameApiError } from '../sesame-client.js';
+import type { BankSession, LoggedInCustomer, PendingLogin } from '../sessions.js';
+
+const StartBody = Type.Object({ ref: Type.String({ minLength: 1, maxLength: 64 }) });
+const FinishBody = Type.Object({
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+  code: Type.String({ minLength: 1, maxLength: 16 }),
+});
+
+/**
+ * Login in two screens (identifier + password, then the app's code) but one authentication: the
+ * password waits in the page until the code is typed, and both go to Sésame together, so a failure
+ * never says which element was wrong.
+ */
+export function loginRoutes(app: FastifyInstance, ctx: BankContext): void {
+  /** Step 1. The answer is the same whether the identifier exists or not (no user enumeration). */
+  app.post<{ Body: Static<typeof StartBody> }>('/bank/api/login/start', { schema: { body: StartBody } }, async (request, reply) => {
+    await endSession(ctx, ctx.sessions.get(request), reply, request);
+    const session = ctx.sessions.create(reply, request);
+    session.pendingLogin = await startLogin(ctx, request.body.ref.trim());
+    return { next: 'credentials' };
+  });
+
+  /** Step 2. On success the bank session gets a new id and holds the Sésame session token. */
+  app.post<{ Body: Static<typeof FinishBody> }>('/bank/api/login/finish', { schema: { body: FinishBody } }, async (request, reply) => {
+    const session = ctx.sessions.get(request);
+    const pending = session?.pendingLogin;
+    if (!session || !pending) throw new BankError(409, 'ERR_LOGIN_NOT_STARTED', 'Please enter your identifier again.');
+    if (pending.kind === 'unknown') ctx.decoys.fail(pending.ref);
+    if (pending.kind === 'deferred-error') throw pending.error;
+
+    const { password, code } = request.body;
+    let result;
+    try {
+      result = await ctx.sesame.authenticate(
+        pending.operationId,
+        [
+          { method: 'password', password },
+          { method: 'totp', code },
+        ],
+        { userAgent: request.headers['user-agent'] ?? '' },
+      );
+    } catch (e) {
+      // Let the customer try again on a fresh login operation (Sésame counts the failure either way).
+      if (e instanceof SesameApiError && e.code === 'ERR_AUTHENTICATION_FAILED') {
+        session.pendingLogin = await startLoginFor(ctx, pending.customer).catch(() => null);
+      } else {
+        session.pendingLogin = null;
+      }
+      throw e;
+    }
+    if (!result.session) throw new BankError(502, 'ERR_UPSTREAM', 'The login did not open a session.');
+    // Burn the login's authentication code: the bank checks the proof rather than trusting the status.
+    await ctx.sesame.consumeCode(result.authenticationCode, { type: 'login' });
+
+    const fresh = ctx.sessions.rotate(session, reply, request, {
+      pendingLogin: null,
+      customer: pending.customer,
+      sesameToken: result.session.token,
+      idleTimeoutSeconds: result.session.idleTimeoutSeconds,
+    });
+    return me(fresh.customer!, result.session.expiresAt, result.session.idleTimeoutSeconds);
+  });
+
+  app.get('/bank/api/me', async (request, reply) => {
+    const { customer, session, sesameSession } = await requireCustomer(ctx, request, reply);
+    return me(customer, sesameSession.expiresAt, session.idleTimeoutSeconds);
+  });
+
+  app.post('/bank/api/logout', async (request, reply) => {
+    await endSession(ctx, ctx.sessions.get(request), reply, request);
+    return reply.status(204).send();
+  });
+}
+
+async function startLogin(ctx: BankContext, ref: string): Promise<PendingLogin> {
+  try {
+    const c = await ctx.sesame.customerByRef(ref);
+    return await startLoginFor(ctx, { id: c.id, ref: c.ref, displayName: c.displayName });
+  } catch (e) {
+    if (e instanceof SesameApiError && e.status === 404) return { kind: 'unknown', ref };
+    // A blocked customer, say: told only after the credentials are submitted, like any other outcome.
+    if (e instanceof SesameApiError && e.status < 500) return { kind: 'deferred-error', error: e };
+    throw e;
+  }
+}
+
+async function startLoginFor(ctx: BankContext, customer: LoggedInCustomer): Promise<PendingLogin> {
+  const op = await ctx.sesame.createOperation(customer.id, { type: 'login' });
+  return { kind: 'real', operationId: op.id, customer };
+}
+
+async function endSession(ctx: BankContext, session: BankSession | undefined, reply: FastifyReply, request: FastifyRequest) {
+  if (!session) return;
+  if (session.sesameToken) await ctx.sesame.logout(session.sesameToken).catch(() => undefined);
+  ctx.sessions.destroy(session, reply, request);
+}
+
+function me(customer: LoggedInCustomer, expiresAt: string, idleTimeoutSeconds: number | null) {
+  return {
+    customer: { ref: customer.ref, displayName: customer.displayName },
+    expiresAt,
+    idleTimeoutSeconds: idleTimeoutSeconds ?? 300,
+  };
+}

@@ -1,0 +1,93 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { requireCustomer, type BankContext } from '../context.js';
+import { BankError } from '../errors.js';
+import { isValidIban, normaliseIban } from '../iban.js';
+import type { PendingTransfer } from '../sessions.js';
+
+const TransferBody = Type.Object({
+  fromAccount: Type.String({ minLength: 1, maxLength: 32 }),
+  payeeName: Type.String({ minLength: 1, maxLength: 70 }),
+  iban: Type.String({ minLength: 15, maxLength: 42 }),
+  amountCents: Type.Integer({ minimum: 1, maximum: 100_000_000 }),
+  currency: Type.Literal('EUR'),
+});
+const ConfirmParams = Type.Object({ operationId: Type.String({ minLength: 1, maxLength: 64 }) });
+const ConfirmBody = Type.Object({
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+  code: Type.String({ minLength: 1, maxLength: 16 }),
+});
+
+/**
+ * A transfer with dynamic linking, the way a relying party should do it:
+ *  1. declare the payment to Sésame and show the customer the amount and payee *as Sésame normalised
+ *     them* (that is what the proof will be bound to);
+ *  2. authenticate with all elements at once;
+ *  3. consume the authentication code passing the bank's own copy of the payment: if anything changed
+ *     on the way (amount, payee), Sésame refuses and nothing is executed;
+ *  4. only then move the money.
+ */
+export function transferRoutes(app: FastifyInstance, ctx: BankContext): void {
+  app.post<{ Body: Static<typeof TransferBody> }>('/bank/api/transfers', { schema: { body: TransferBody } }, async (request, reply) => {
+    const { customer, session } = await requireCustomer(ctx, request, reply);
+    const { fromAccount, payeeName, iban, amountCents, currency } = request.body;
+    const account = ctx.ledger.account(customer.ref, fromAccount);
+    if (!account) throw new BankError(404, 'ERR_ACCOUNT_NOT_FOUND', 'Account not found.');
+    if (!isValidIban(iban)) throw new BankError(400, 'ERR_INVALID_IBAN', 'The IBAN is not valid.');
+    if (normaliseIban(iban) === account.iban) throw new BankError(400, 'ERR_SAME_ACCOUNT', 'The payee is the debited account.');
+    if (account.balanceCents < amountCents) {
+      throw new BankError(422, 'ERR_INSUFFICIENT_FUNDS', 'The balance is too low for this transfer.');
+    }
+
+    const data: PendingTransfer['data'] = {
+      type: 'payment',
+      amount: { value: amountCents, currency },
+      payee: { name: payeeName.trim(), iban: normaliseIban(iban) },
+    };
+    const op = await ctx.sesame.createOperation(customer.id, data);
+    session.transfers.set(op.id, { operationId: op.id, fromAccountId: account.id, data, busy: false });
+
+    const shown = op.data.type === 'payment' ? op.data : data;
+    return reply.status(201).send({
+      operationId: op.id,
+      fromAccount: { id: account.id, kind: account.kind, iban: account.iban },
+      amount: shown.amount,
+      payee: shown.payee,
+      expiresAt: op.expiresAt,
+    });
+  });
+
+  app.post<{ Params: Static<typeof ConfirmParams>; Body: Static<typeof ConfirmBody> }>(
+    '/bank/api/transfers/:operationId/confirm',
+    { schema: { params: ConfirmParams, body: ConfirmBody } },
+    async (request, reply) => {
+      const { customer, session } = await requireCustomer(ctx, request, reply);
+      const pending = session.transfers.get(request.params.operationId);
+      if (!pending) throw new BankError(404, 'ERR_TRANSFER_NOT_FOUND', 'This transfer is no longer pending.');
+      if (pending.busy) throw new BankError(409, 'ERR_TRANSFER_IN_PROGRESS', 'This transfer is already being confirmed.');
+      pending.busy = true;
+      try {
+        const { password, code } = request.body;
+        const auth = await ctx.sesame.authenticate(pending.operationId, [
+          { method: 'password', password },
+          { method: 'totp', code },
+        ]);
+        // From here on the code is spent whatever happens: the transfer is no longer pending.
+        session.transfers.delete(pending.operationId);
+        const proof = await ctx.sesame.consumeCode(auth.authenticationCode, pending.data);
+        if (proof.operationId !== pending.operationId || proof.customerId !== customer.id) {
+          throw new BankError(409, 'ERR_LINK_MISMATCH', 'The authentication does not match this transfer.');
+        }
+        const { transaction, balanceCents } = ctx.ledger.transfer(customer.ref, {
+          fromAccountId: pending.fromAccountId,
+          amountCents: pending.data.amount.value,
+          payeeName: pending.data.payee.name,
+          operationId: pending.operationId,
+        });
+        return { transaction, balanceCents, amount: pending.data.amount, payee: pending.data.payee };
+      } finally {
+        pending.busy = false;
+      }
+    },
+  );
+}

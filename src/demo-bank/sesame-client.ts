@@ -1,0 +1,330 @@
+/**
+ * A small typed client for Sésame's relying-party API — the part of the demo bank to copy into a real
+ * back-end. It speaks plain HTTP with `fetch`: a relying party needs nothing else (no SDK, no shared
+ * database, no import from the server's code).
+ *
+ * Every call sends the bank's API key as `Authorization: Bearer sk_…`. The key identifies the bank, so
+ * it lives on the bank's server only and never reaches a browser.
+ *
+ * Errors come back as RFC 9457 `application/problem+json`; the client turns them into
+ * {@link SesameApiError} with the stable `code` (`ERR_AUTHENTICATION_FAILED`, `ERR_CUSTOMER_BLOCKED`, …)
+ * and the problem's extension members (`remainingAttempts`, `blockedUntil`, …) in `details`, so callers
+ * branch on codes, never on messages.
+ *
+ * @example
+ * const sesame = new SesameClient({ baseUrl: 'http://localhost:8080', apiKey: process.env.SESAME_API_KEY! });
+ * const customer = await sesame.customerByRef('C-0001');
+ * const op = await sesame.createOperation(customer.id, { type: 'login' });
+ * try {
+ *   const result = await sesame.authenticate(op.id, [
+ *     { method: 'password', password },
+ *     { method: 'totp', code },
+ *   ]);
+ *   // result.session.token is the customer's logged-in session
+ * } catch (e) {
+ *   if (e instanceof SesameApiError && e.code === 'ERR_AUTHENTICATION_FAILED') {
+ *     // the same answer whichever element was wrong; e.details.remainingAttempts says how many are left
+ *   }
+ * }
+ */
+
+// ---------------------------------------------------------------------------------------------------
+// Types of the API (see /openapi.json on the server for the full reference)
+// ---------------------------------------------------------------------------------------------------
+
+export type ElementCategory = 'knowledge' | 'possession' | 'inherence';
+
+export interface Customer {
+  id: string;
+  ref: string;
+  displayName: string;
+  locale?: 'fr' | 'en';
+}
+
+export interface Authenticator {
+  id: string;
+  kind: string;
+  category: ElementCategory;
+  status: 'pending' | 'active' | 'suspended' | 'revoked';
+  label: string | null;
+  createdAt: string;
+  activatedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface Money {
+  /** Minor units (cents). */
+  value: number;
+  currency: string;
+}
+
+export interface Payee {
+  name: string;
+  iban?: string;
+}
+
+/** The operations the demo bank asks Sésame to authenticate. Sésame knows more types. */
+export type OperationData =
+  | { type: 'login' }
+  | { type: 'payment'; amount: Money; payee: Payee }
+  | { type: 'manage_authenticators'; action: 'add' | 'remove' | 'regenerate'; kind: string };
+
+export interface Operation {
+  id: string;
+  customerId: string;
+  type: string;
+  status: 'pending' | 'authorised' | 'failed' | 'expired' | 'cancelled';
+  /** The operation data as Sésame normalised it: this is what the customer must be shown. */
+  data: OperationData;
+  linkHash: string;
+  expiresAt: string;
+  availableMethods: { kind: string; category: ElementCategory; authenticatorId: string }[];
+}
+
+/** One element proven by the customer. Send all of them in one call: a failure never says which was wrong. */
+export type Factor =
+  | { method: 'password'; password: string }
+  | { method: 'totp'; code: string }
+  | { method: 'recovery'; code: string };
+
+export interface SessionGrant {
+  id: string;
+  /** Opaque bearer token of the customer's session: keep it server-side. */
+  token: string;
+  expiresAt: string;
+  idleTimeoutSeconds: number;
+}
+
+export interface AuthenticateResult {
+  status: 'authorised';
+  /** Single-use proof of SCA for this operation (a JWS). Consume it before acting on the operation. */
+  authenticationCode: string;
+  expiresAt: string;
+  /** Only for `login` operations. */
+  session?: SessionGrant;
+}
+
+export interface ConsumedCode {
+  operationId: string;
+  customerId: string;
+  type: string;
+  linkHash: string;
+  amount?: Money;
+  payees?: Payee[];
+  methods: string[];
+  categories: ElementCategory[];
+}
+
+export interface SessionInfo {
+  id: string;
+  customerId: string;
+  expiresAt: string;
+}
+
+export interface TotpEnrolment {
+  id: string;
+  status: 'pending';
+  /** Base32 seed, to show for manual entry (or `oathtool --totp -b`). */
+  secret: string;
+  otpauthUri: string;
+  /** The QR code of `otpauthUri` as an SVG document. */
+  qrSvg: string;
+}
+
+export interface SecurityStatus {
+  failedCount: number;
+  remainingAttempts: number;
+  blocked: boolean;
+  blockedUntil: string | null;
+  permanent: boolean;
+  nextBlockPermanent: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------------
+
+/** Sésame answered with a problem+json error. `code` is stable; branch on it. */
+export class SesameApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly title: string;
+  readonly detail: string | undefined;
+  /** The problem's extension members: `remainingAttempts`, `blockedUntil`, `permanent`, … */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(status: number, problem: Record<string, unknown>) {
+    const title = typeof problem.title === 'string' ? problem.title : `HTTP ${status}`;
+    super(title);
+    this.name = 'SesameApiError';
+    this.status = status;
+    this.code = typeof problem.code === 'string' ? problem.code : `HTTP_${status}`;
+    this.title = title;
+    this.detail = typeof problem.detail === 'string' ? problem.detail : undefined;
+    const { type: _t, title: _ti, status: _s, detail: _d, code: _c, instance: _i, ...details } = problem;
+    this.details = details;
+  }
+}
+
+/** Sésame could not be reached or did not answer in time: nothing is known about the request's outcome. */
+export class SesameUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('Sésame is unreachable.', { cause });
+    this.name = 'SesameUnavailableError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The client
+// ---------------------------------------------------------------------------------------------------
+
+export interface SesameClientOptions {
+  /**
+   * Where Sésame listens, e.g. `https://sca.bank.example`. A function is read at each call, for a
+   * server that learns its own port only once it listens (`PORT=0` in tests).
+   */
+  baseUrl: string | (() => string);
+  /** The relying party's API key (`sk_…`). */
+  apiKey: string;
+  /** Per-request timeout. Default 10 s. */
+  timeoutMs?: number;
+  /** For tests: another `fetch`. */
+  fetch?: typeof fetch;
+}
+
+export class SesameClient {
+  readonly #baseUrl: () => string;
+  readonly #apiKey: string;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+
+  constructor(opts: SesameClientOptions) {
+    const { baseUrl } = opts;
+    this.#baseUrl = typeof baseUrl === 'function' ? () => baseUrl().replace(/\/+$/, '') : () => baseUrl.replace(/\/+$/, '');
+    this.#apiKey = opts.apiKey;
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#fetch = opts.fetch ?? fetch;
+  }
+
+  // Customers and their authenticators
+
+  customerByRef(ref: string): Promise<Customer> {
+    return this.#call('GET', `/v1/customers/by-ref/${enc(ref)}`);
+  }
+
+  customer(customerId: string): Promise<Customer> {
+    return this.#call('GET', `/v1/customers/${enc(customerId)}`);
+  }
+
+  async authenticators(customerId: string): Promise<Authenticator[]> {
+    const res = await this.#call<{ items: Authenticator[] }>('GET', `/v1/customers/${enc(customerId)}/authenticators`);
+    return res.items;
+  }
+
+  security(customerId: string): Promise<SecurityStatus> {
+    return this.#call('GET', `/v1/customers/${enc(customerId)}/security`);
+  }
+
+  /**
+   * Starts a TOTP enrolment. Once the customer can already do SCA, Sésame requires the unconsumed
+   * `authenticationCode` of an operation this customer just authenticated (it consumes it), so that a
+   * stolen session alone cannot add an authenticator.
+   */
+  enrolTotp(customerId: string, body: { label?: string; authenticationCode?: string } = {}): Promise<TotpEnrolment> {
+    return this.#call('POST', `/v1/customers/${enc(customerId)}/authenticators/totp`, body);
+  }
+
+  /** Activates a pending authenticator with its first code (proves the customer's app holds the seed). */
+  activateAuthenticator(customerId: string, authenticatorId: string, code: string): Promise<{ id: string; status: 'active' }> {
+    return this.#call('POST', `/v1/customers/${enc(customerId)}/authenticators/${enc(authenticatorId)}/activate`, { code });
+  }
+
+  // Operations
+
+  /** Declares what the customer is about to do; Sésame answers with the normalised data to display. */
+  createOperation(customerId: string, data: OperationData): Promise<Operation> {
+    return this.#call('POST', '/v1/operations', { customerId, data });
+  }
+
+  operation(operationId: string): Promise<Operation> {
+    return this.#call('GET', `/v1/operations/${enc(operationId)}`);
+  }
+
+  /**
+   * Submits all the customer's elements for an operation in one call. Throws `SesameApiError` with
+   * `ERR_AUTHENTICATION_FAILED` (401, `remainingAttempts`) or `ERR_CUSTOMER_BLOCKED` (423, `blockedUntil`).
+   */
+  authenticate(
+    operationId: string,
+    factors: Factor[],
+    extra: { userAgent?: string; replaceSessionToken?: string } = {},
+  ): Promise<AuthenticateResult> {
+    return this.#call('POST', `/v1/operations/${enc(operationId)}/authenticate`, { factors, ...extra });
+  }
+
+  cancelOperation(operationId: string): Promise<unknown> {
+    return this.#call('POST', `/v1/operations/${enc(operationId)}/cancel`, {});
+  }
+
+  // Authentication codes and sessions
+
+  /**
+   * Verifies and burns an authentication code. Pass `data`, the bank's own copy of what it is about to
+   * execute: Sésame refuses with `ERR_LINK_MISMATCH` if amount or payee differ from what the customer
+   * authenticated (dynamic linking), and with `ERR_CODE_ALREADY_USED` on a second use.
+   */
+  consumeCode(code: string, data?: OperationData): Promise<ConsumedCode> {
+    return this.#call('POST', '/v1/authentication-codes/consume', data ? { code, data } : { code });
+  }
+
+  /** Checks a session and counts as activity (resets the inactivity timer). `ERR_SESSION_EXPIRED` when over. */
+  introspectSession(token: string): Promise<SessionInfo> {
+    return this.#call('POST', '/v1/sessions/introspect', { token });
+  }
+
+  async logout(token: string): Promise<void> {
+    await this.#call('POST', '/v1/sessions/logout', { token });
+  }
+
+  // Transport
+
+  async #call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.#apiKey}`,
+      accept: 'application/json, application/problem+json',
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.#fetch(this.#baseUrl() + path, {
+        method,
+        headers,
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+        redirect: 'error',
+      });
+    } catch (e) {
+      throw new SesameUnavailableError(e);
+    }
+    if (res.status === 204) return undefined as T;
+    const payload = await readJson(res);
+    if (!res.ok) throw new SesameApiError(res.status, isObject(payload) ? payload : {});
+    return payload as T;
+  }
+}
+
+const enc = encodeURIComponent;
+
+async function readJson(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,123 @@
+import { useState, type FormEvent } from 'react';
+import { api, type Me } from '../api.js';
+import { CodeField, Field } from '../components/Field.js';
+import { ProblemAlert } from '../components/ProblemAlert.js';
+import { useI18n } from '../i18n.js';
+
+/**
+ * Two screens, one authentication: the password stays in the page until the code is typed, then both
+ * are sent together, so a failure cannot tell which one was wrong (and an unknown identifier looks the
+ * same as a wrong password).
+ */
+export function LoginPage({ notice, onLoggedIn }: { notice: 'expired' | 'logged-out' | null; onLoggedIn(me: Me): void }) {
+  const { m } = useI18n();
+  const [step, setStep] = useState<'credentials' | 'code'>('credentials');
+  const [ref, setRef] = useState('');
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  const start = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api.loginStart(ref.trim());
+      setCode('');
+      setStep('code');
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const finish = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const me = await api.loginFinish(password, code);
+      setPassword('');
+      onLoggedIn(me);
+    } catch (err) {
+      // Nobody can tell which element was wrong, so everything but the identifier is typed again.
+      setError(err);
+      setCode('');
+      setPassword('');
+      setStep('credentials');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="card narrow" aria-labelledby="login-title" data-testid="login-page">
+      {notice === 'expired' && step === 'credentials' && !error && (
+        <div className="alert alert-info" role="status" data-testid="session-expired">
+          {m.login.expired}
+        </div>
+      )}
+      {notice === 'logged-out' && step === 'credentials' && !error && (
+        <div className="alert alert-info" role="status" data-testid="logged-out">
+          {m.login.loggedOut}
+        </div>
+      )}
+
+      {step === 'credentials' ? (
+        <form onSubmit={start} data-testid="login-credentials">
+          <h1 id="login-title">{m.login.title}</h1>
+          <p className="lead">{m.login.intro}</p>
+          <Field
+            label={m.login.ref}
+            testId="login-ref"
+            value={ref}
+            onChange={(e) => setRef(e.target.value)}
+            autoComplete="username"
+            autoCapitalize="none"
+            spellCheck={false}
+            required
+            autoFocus={!ref}
+          />
+          <Field
+            label={m.login.password}
+            testId="login-password"
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete="current-password"
+            required
+            autoFocus={!!ref}
+          />
+          <ProblemAlert error={error} testId="login-error" login />
+          <button type="submit" className="btn btn-primary btn-block" disabled={busy} data-testid="login-continue">
+            {m.login.continue}
+          </button>
+        </form>
+      ) : (
+        <form onSubmit={finish} data-testid="login-code-step">
+          <h1 id="login-title">{m.login.codeTitle}</h1>
+          <p className="lead">{m.login.codeIntro}</p>
+          <CodeField label={m.login.code} testId="login-code" value={code} onChange={setCode} autoFocus />
+          <ProblemAlert error={error} testId="login-error" login />
+          <button type="submit" className="btn btn-primary btn-block" disabled={busy} data-testid="login-submit">
+            {m.login.submit}
+          </button>
+          <button
+            type="button"
+            className="btn btn-link"
+            onClick={() => {
+              setStep('credentials');
+              setError(null);
+            }}
+            data-testid="login-back"
+          >
+            {m.back}
+          </button>
+          <p className="hint">{m.login.noPhone}</p>
+        </form>
+      )}
+    </section>
+  );
+}
