@@ -25,6 +25,8 @@ export interface Config {
   totp: { window: number; issuer: string };
   argon2: { memoryCost: number; timeCost: number; parallelism: number };
   webhooks: { maxAttempts: number; timeoutMs: number };
+  /** Operations started in a login session may reuse its knowledge element (EBA Q&A 2018_4141). */
+  sessionElementReuse: boolean;
   /** Start the demo bank and, on first start, create demo data (development only). */
   demo: boolean;
 }
@@ -69,6 +71,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       maxAttempts: int(env, 'SESAME_WEBHOOK_MAX_ATTEMPTS', 12, 1, 50),
       timeoutMs: int(env, 'SESAME_WEBHOOK_TIMEOUT_MS', 5000, 100, 60000),
     },
+    sessionElementReuse: oneOf(env, 'SESAME_SESSION_ELEMENT_REUSE', ['true', 'false'], 'true') === 'true',
     demo: mode === 'development' && env.SESAME_DEMO !== 'false',
     ...overrides,
   };

@@ -35,7 +35,7 @@ export async function createServices(config: Config, clock: Clock, store: StoreH
     sealer,
     hashKey,
     signingKeys,
-    scaPolicy: defaultScaPolicy(),
+    scaPolicy: defaultScaPolicy({}, config.sessionElementReuse),
     lockoutPolicy: config.lockout,
   };
 }

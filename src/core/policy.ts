@@ -10,9 +10,25 @@ export interface ScaPolicy {
   minCategories: Record<OperationType, number>;
   /** Method kinds that may never be used for an operation type (e.g. recovery codes for a payment). */
   forbiddenMethods: Partial<Record<OperationType, readonly string[]>>;
+  /**
+   * Operation types that, started inside a login session, may reuse the knowledge element proven at
+   * that login, the other element being applied at the time of the operation with dynamic linking
+   * (EBA Q&A 2018_4141). Empty to always require every element afresh.
+   */
+  sessionReuse: ReadonlySet<OperationType>;
 }
 
-export const defaultScaPolicy = (overrides: Partial<Record<OperationType, number>> = {}): ScaPolicy => ({
+/** The one element a session may lend to an operation started in it. */
+export const REUSABLE_CATEGORY: ElementCategory = 'knowledge';
+
+export const defaultScaPolicy = (overrides: Partial<Record<OperationType, number>> = {}, allowSessionReuse = true): ScaPolicy => ({
+  // Never for a login (it creates the session), for binding new authenticators, or for changing the
+  // contact data that codes are sent to: those always need every element afresh.
+  sessionReuse: new Set<OperationType>(
+    allowSessionReuse
+      ? ['payment', 'batch_payment', 'add_beneficiary', 'change_address', 'view_card_pin', 'card_limit_increase', 'contract_signature', 'card_wallet_enrolment']
+      : [],
+  ),
   minCategories: {
     login: 2,
     payment: 2,

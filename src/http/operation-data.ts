@@ -1,4 +1,6 @@
+import { Type, type TObject } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValueErrorType } from '@sinclair/typebox/errors';
 import { InvalidRequest } from '../core/errors.js';
 import { OPERATION_TYPES, OperationData } from '../core/operations.js';
 
@@ -25,4 +27,34 @@ export function parseOperationData(raw: unknown, prefix = 'data'): OperationData
     throw new InvalidRequest('ERR_VALIDATION', `${field}: ${first.message.toLowerCase()}.`, { field });
   }
   return raw as OperationData;
+}
+
+/**
+ * A Fastify validator for bodies that carry operation data: the rest of the body is checked against
+ * `schema` with `data` left open, then `data` against its own type's schema. The OpenAPI document still
+ * shows the full schema.
+ */
+export function bodyWithOperationData(schema: TObject, dataField = 'data', optional = false) {
+  const relaxed = TypeCompiler.Compile(Type.Object({ ...schema.properties, [dataField]: optional ? Type.Optional(Type.Unknown()) : Type.Unknown() }, { additionalProperties: false }));
+  return () => (body: unknown) => {
+    const first = relaxed.Errors(body).First();
+    if (first) {
+      const field = first.path.replace(/^\//, '') || 'body';
+      const detail =
+        first.type === ValueErrorType.ObjectAdditionalProperties
+          ? `${field} is not an accepted field.`
+          : first.type === ValueErrorType.ObjectRequiredProperty
+            ? `${field} is required.`
+            : `${field}: ${first.message.toLowerCase()}.`;
+      return { error: new InvalidRequest('ERR_VALIDATION', detail, { field }) };
+    }
+    const data = (body as Record<string, unknown>)[dataField];
+    if (data === undefined && optional) return { value: body };
+    try {
+      parseOperationData(data, dataField);
+      return { value: body };
+    } catch (e) {
+      return { error: e as Error };
+    }
+  };
 }

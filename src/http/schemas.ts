@@ -75,6 +75,7 @@ export const OperationSchema = Type.Object(
     completedAt: Nullable(DateTime),
     methods: Type.Array(Type.String()),
     categories: Type.Array(Type.String()),
+    sessionId: Nullable(Type.String({ description: 'The login session it was started in, if any' })),
     availableMethods: Type.Optional(
       Type.Array(Type.Object({ kind: Type.String(), category: Type.String(), authenticatorId: Type.String(), label: Type.String() })),
     ),

@@ -1,4 +1,4 @@
-import { decide, methodAllowed } from '../core/policy.js';
+import { decide, methodAllowed, REUSABLE_CATEGORY } from '../core/policy.js';
 import { AuthenticationFailed, Conflict, InvalidRequest, Unprocessable } from '../core/errors.js';
 import type { ElementCategory } from '../core/elements.js';
 import { assertNotBlocked, registerFailure, registerSuccess, type LockoutState } from '../core/lockout.js';
@@ -12,7 +12,7 @@ import { enqueueEvent } from '../store/outbox.js';
 import type { AuthenticatorRow, OperationRow, SecurityStateRow } from '../store/schema.js';
 import { issueAuthenticationCode } from './authentication-codes.js';
 import { assertPending, findOperation } from './operations.js';
-import { openSession } from './sessions.js';
+import { isActive, openSession } from './sessions.js';
 
 export interface AuthenticateInput {
   factors: Proof[];
@@ -47,7 +47,8 @@ interface PreparedFactor {
 export async function authenticateOperation(s: Services, rpId: string, operationId: string, input: AuthenticateInput): Promise<AuthenticateResult> {
   const op = await findOperation(s.db, rpId, operationId);
   const type = op.type as OperationType;
-  const factors = await prepareFactors(s, op, type, input.factors);
+  const carried = await carriedCategories(s, op);
+  const factors = await prepareFactors(s, op, type, input.factors, carried);
 
   const outcome = await s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
@@ -55,10 +56,11 @@ export async function authenticateOperation(s: Services, rpId: string, operation
     assertNotBlocked(toLockout(state), now, s.lockoutPolicy);
     const current = await tx.selectFrom('operations').selectAll().where('id', '=', op.id).forUpdate().executeTakeFirstOrThrow();
     await assertPending(tx, current, now);
+    if (carried.length) await assertSessionStillActive(tx, s, current, now);
 
     const proven = await verifyFactors(tx, s, current, factors, now);
-    if (proven && decide(s.scaPolicy, type, proven.map((p) => p.category)).satisfied) {
-      return { ok: true as const, result: await succeed(tx, s, current, state, proven, now, input), proven };
+    if (proven && decide(s.scaPolicy, type, [...carried, ...proven.map((p) => p.category)]).satisfied) {
+      return { ok: true as const, result: await succeed(tx, s, current, state, proven, carried, now, input), proven };
     }
     return { ok: false as const, failure: await fail(tx, s, current, state, factors, now) };
   });
@@ -76,7 +78,30 @@ async function afterSuccess(s: Services, factors: PreparedFactor[], proven: Prov
 }
 
 /** Checks the request's shape against the policy (no secret involved), then does the slow work outside the lock. */
-async function prepareFactors(s: Services, op: OperationRow, type: OperationType, proofs: Proof[]): Promise<PreparedFactor[]> {
+/**
+ * The element an operation started in a login session borrows from that login (EBA Q&A 2018_4141):
+ * the knowledge element, if the login proved one. The session must still be active when the other
+ * element is applied.
+ */
+async function carriedCategories(s: Services, op: OperationRow): Promise<ElementCategory[]> {
+  if (!op.session_id || !s.scaPolicy.sessionReuse.has(op.type as OperationType)) return [];
+  const login = await s.db
+    .selectFrom('sessions')
+    .innerJoin('operations', 'operations.id', 'sessions.operation_id')
+    .select('operations.categories')
+    .where('sessions.id', '=', op.session_id)
+    .executeTakeFirst();
+  return login?.categories.includes(REUSABLE_CATEGORY) ? [REUSABLE_CATEGORY] : [];
+}
+
+async function assertSessionStillActive(tx: Db, s: Services, op: OperationRow, now: Date): Promise<void> {
+  const session = await tx.selectFrom('sessions').selectAll().where('id', '=', op.session_id!).executeTakeFirst();
+  if (!session || !isActive(session, now, s.config.session)) {
+    throw new Conflict('ERR_SESSION_EXPIRED', 'The session this operation was started in has ended: start a new operation and apply every element.');
+  }
+}
+
+async function prepareFactors(s: Services, op: OperationRow, type: OperationType, proofs: Proof[], carried: ElementCategory[]): Promise<PreparedFactor[]> {
   const methods = proofs.map((proof, i) => {
     const method = methodFor(proof.method);
     if (!method) throw new InvalidRequest('ERR_UNKNOWN_METHOD', `factors/${i}/method "${proof.method}" is not a known method.`, { field: `factors/${i}/method` });
@@ -85,12 +110,12 @@ async function prepareFactors(s: Services, op: OperationRow, type: OperationType
     }
     return method;
   });
-  const declared = decide(s.scaPolicy, type, methods.map((m) => m.category));
+  const declared = decide(s.scaPolicy, type, [...carried, ...methods.map((m) => m.category)]);
   if (!declared.satisfied || new Set(methods.map((m) => m.kind)).size !== methods.length) {
     throw new Unprocessable(
       'ERR_POLICY_NOT_MET',
       `A ${type} needs ${declared.required} elements of different categories (knowledge, possession, inherence), each method once.`,
-      { required: declared.required, categories: declared.categories },
+      { required: declared.required, categories: declared.categories, ...(carried.length ? { fromSession: carried } : {}) },
     );
   }
   const active = await s.db
@@ -148,13 +173,16 @@ async function succeed(
   op: OperationRow,
   state: SecurityStateRow,
   proven: Proven[],
+  carried: ElementCategory[],
   now: Date,
   input: AuthenticateInput,
 ): Promise<AuthenticateResult> {
   if (state.failed_count !== 0 || state.block_level !== 0) await saveLockout(tx, op.customer_id, registerSuccess(), now);
   const methods = proven.map((p) => p.kind);
-  const categories = decide(s.scaPolicy, op.type as OperationType, proven.map((p) => p.category)).categories;
-  const code = await issueAuthenticationCode(tx, s, op, { methods, categories, now });
+  const categories = decide(s.scaPolicy, op.type as OperationType, [...carried, ...proven.map((p) => p.category)]).categories;
+  // Using an operation is activity in its session.
+  if (carried.length) await tx.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', op.session_id!).execute();
+  const code = await issueAuthenticationCode(tx, s, op, { methods, categories, reused: carried, now });
   const session =
     op.type === 'login'
       ? await openSession(tx, s, now, {
@@ -168,7 +196,7 @@ async function succeed(
   await appendAudit(tx, customerChain(op.customer_id), now, {
     type: 'sca.succeeded',
     actor: `customer:${op.customer_id}`,
-    data: { operationId: op.id, operationType: op.type, linkHash: op.link_hash, methods, categories, sessionId: session?.id ?? null },
+    data: { operationId: op.id, operationType: op.type, linkHash: op.link_hash, methods, categories, reusedFromSession: carried, sessionId: session?.id ?? op.session_id },
   });
   return { status: 'authorised', authenticationCode: code.token, expiresAt: code.expiresAt, methods, categories, ...(session ? { session } : {}) };
 }

@@ -23,19 +23,30 @@ export interface AuthenticationCodeClaims extends JWTPayload {
   payees?: { name: string; iban?: string; merchantId?: string }[];
   methods: string[];
   categories: ElementCategory[];
+  /** Categories proven at the session's login and reused here (EBA Q&A 2018_4141), if any. */
+  reused?: ElementCategory[];
+  sid?: string;
 }
 
 export async function issueAuthenticationCode(
   tx: Db,
   s: Services,
   op: OperationRow,
-  p: { methods: string[]; categories: ElementCategory[]; now: Date },
+  p: { methods: string[]; categories: ElementCategory[]; reused: ElementCategory[]; now: Date },
 ): Promise<{ token: string; expiresAt: string }> {
   const jti = newId();
   const expiresAt = new Date(p.now.getTime() + s.config.authCodeTtlSeconds * 1000);
   const summary = linkedSummary(op.data as unknown as OperationData);
   const token = await s.signingKeys.sign(
-    { op: op.id, op_type: op.type, lh: op.link_hash, ...summary, methods: p.methods, categories: p.categories },
+    {
+      op: op.id,
+      op_type: op.type,
+      lh: op.link_hash,
+      ...summary,
+      methods: p.methods,
+      categories: p.categories,
+      ...(p.reused.length ? { reused: p.reused, sid: op.session_id! } : {}),
+    },
     { issuer: s.config.publicUrl, audience: op.rp_id, subject: op.customer_id, jti, expiresAt },
   );
   await tx
@@ -77,6 +88,7 @@ export interface ConsumedCode {
   payees?: { name: string; iban?: string; merchantId?: string }[];
   methods: string[];
   categories: ElementCategory[];
+  reusedFromSession?: ElementCategory[];
 }
 
 /**
@@ -150,5 +162,6 @@ function claimsView(c: AuthenticationCodeClaims): ConsumedCode {
     ...(c.payees ? { payees: c.payees } : {}),
     methods: c.methods,
     categories: c.categories,
+    ...(c.reused ? { reusedFromSession: c.reused } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { linkHash, normaliseOperationData } from '../core/dynamic-linking.js';
 import { methodAllowed } from '../core/policy.js';
-import { Conflict, NotFound } from '../core/errors.js';
+import { Conflict, NotFound, Unprocessable } from '../core/errors.js';
 import type { OperationData, OperationType } from '../core/operations.js';
 import { newId } from '../crypto/tokens.js';
 import { methodFor } from '../methods/registry.js';
@@ -8,6 +8,7 @@ import type { Services } from '../context.js';
 import type { Db } from '../store/db.js';
 import type { OperationRow } from '../store/schema.js';
 import { findCustomer, iso } from './customers.js';
+import { activeSession } from './sessions.js';
 
 export interface AvailableMethod {
   kind: string;
@@ -28,6 +29,8 @@ export interface OperationView {
   completedAt: string | null;
   methods: string[];
   categories: string[];
+  /** The login session it was started in (its knowledge element may be reused). */
+  sessionId: string | null;
 }
 
 export function operationView(op: OperationRow): OperationView {
@@ -43,6 +46,7 @@ export function operationView(op: OperationRow): OperationView {
     completedAt: iso(op.completed_at),
     methods: op.methods as unknown as string[],
     categories: op.categories,
+    sessionId: op.session_id,
   };
 }
 
@@ -53,11 +57,18 @@ export function operationView(op: OperationRow): OperationView {
 export async function createOperation(
   s: Services,
   rpId: string,
-  input: { customerId: string; data: OperationData },
+  input: { customerId: string; data: OperationData; sessionToken?: string | undefined },
 ): Promise<OperationView & { availableMethods: AvailableMethod[] }> {
   const data = normaliseOperationData(input.data);
   await findCustomer(s.db, input.customerId);
   const now = s.clock.now();
+  let sessionId: string | null = null;
+  if (input.sessionToken !== undefined) {
+    if (!s.scaPolicy.sessionReuse.has(data.type)) {
+      throw new Unprocessable('ERR_SESSION_REUSE_NOT_ALLOWED', `A ${data.type} always needs every element afresh; do not pass sessionToken.`, { field: 'sessionToken' });
+    }
+    sessionId = (await activeSession(s, rpId, input.sessionToken, input.customerId)).id;
+  }
   const row = await s.db
     .insertInto('operations')
     .values({
@@ -72,6 +83,7 @@ export async function createOperation(
       expires_at: new Date(now.getTime() + s.config.operationTtlSeconds * 1000),
       methods: '[]',
       categories: [],
+      session_id: sessionId,
     })
     .returningAll()
     .executeTakeFirstOrThrow();

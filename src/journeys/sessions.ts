@@ -79,6 +79,17 @@ export async function openSession(
   };
 }
 
+/** The active session of this token for this customer, or the same error for any other case. */
+export async function activeSession(s: Services, rpId: string, token: string, customerId: string): Promise<SessionRow> {
+  const row = await s.db.selectFrom('sessions').selectAll().where('token_digest', '=', tokenDigest(token)).executeTakeFirst();
+  if (!row || row.rp_id !== rpId || row.customer_id !== customerId || !isActive(row, s.clock.now(), s.config.session)) {
+    throw new SessionExpired();
+  }
+  return row;
+}
+
+export const isActive = (row: SessionRow, now: Date, policy: SessionPolicy) => sessionVerdict(times(row), now, policy) === 'active';
+
 /** Checks a token and refreshes its idle timer. Any ended session answers the same. */
 export async function introspectSession(s: Services, rpId: string, token: string): Promise<SessionView> {
   const now = s.clock.now();

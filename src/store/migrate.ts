@@ -1,9 +1,11 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as m001 from './migrations/001-initial.js';
+import * as m002 from './migrations/002-operation-session.js';
 
 /** Migrations are listed here, in order, so that a bundled server needs no folder scan at run time. */
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
+  '002-operation-session': m002,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

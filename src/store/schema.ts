@@ -88,6 +88,8 @@ export interface OperationsTable {
   methods: Json<string[]>;
   categories: string[];
   auth_code_id: string | null;
+  /** The login session the operation was started in, if any (element reuse). */
+  session_id: string | null;
 }
 
 export interface AuthenticationCodesTable {

@@ -5,7 +5,7 @@ import { OperationData } from '../../core/operations.js';
 import { authenticateOperation } from '../../journeys/authenticate.js';
 import { consumeAuthenticationCode } from '../../journeys/authentication-codes.js';
 import { cancelOperation, createOperation, findOperation, operationView } from '../../journeys/operations.js';
-import { parseOperationData } from '../operation-data.js';
+import { bodyWithOperationData, parseOperationData } from '../operation-data.js';
 import { IdParam, OperationSchema, problems } from '../schemas.js';
 
 const Factor = Type.Object(
@@ -19,6 +19,18 @@ const Factor = Type.Object(
 );
 
 const DataDoc = Type.Unsafe<unknown>({ ...OperationData, description: 'The operation, by type (amounts in minor units)' });
+const CreateBody = Type.Object(
+  {
+    customerId: Type.String({ minLength: 1, maxLength: 64 }),
+    data: DataDoc,
+    sessionToken: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'The login session the customer is in' })),
+  },
+  { additionalProperties: false },
+);
+const ConsumeBody = Type.Object(
+  { code: Type.String({ minLength: 10, maxLength: 4096 }), data: Type.Optional(DataDoc) },
+  { additionalProperties: false },
+);
 
 export async function operationRoutes(app: FastifyInstance, s: Services): Promise<void> {
   const tags = ['operations'];
@@ -27,15 +39,17 @@ export async function operationRoutes(app: FastifyInstance, s: Services): Promis
     schema: {
       tags,
       summary: 'Register an operation that needs SCA; its data is normalised and hashed for dynamic linking',
-      body: Type.Object({ customerId: Type.String({ minLength: 1, maxLength: 64 }), data: DataDoc }, { additionalProperties: false }),
-      response: { 201: Type.Ref(OperationSchema), ...problems(400, 401, 404) },
+      description:
+        'Pass `sessionToken` (the login session the customer is in) to let a payment reuse the knowledge element proven at that login; the other element is then applied now, bound to this amount and payee (EBA Q&A 2018_4141). Never for a login, for binding authenticators, or for changing contact data.',
+      body: CreateBody,
+      response: { 201: Type.Ref(OperationSchema), ...problems(400, 401, 404, 422) },
     },
-    // The data is validated against its own type's schema below, for precise errors.
-    validatorCompiler: undefined,
+    validatorCompiler: ({ httpPart }) => (httpPart === 'body' ? bodyWithOperationData(CreateBody)() : (v: unknown) => ({ value: v })),
     handler: async (req, reply) => {
-      const body = req.body as { customerId: string; data: unknown };
+      const body = req.body as { customerId: string; data: unknown; sessionToken?: string };
+      // The data is validated against its own type's schema, for precise errors.
       const data = parseOperationData(body.data);
-      return reply.code(201).send(await createOperation(s, req.rp!.id, { customerId: body.customerId, data }));
+      return reply.code(201).send(await createOperation(s, req.rp!.id, { customerId: body.customerId, data, sessionToken: body.sessionToken }));
     },
   });
 
@@ -88,10 +102,7 @@ export async function operationRoutes(app: FastifyInstance, s: Services): Promis
     schema: {
       tags: ['authentication codes'],
       summary: 'Consume an authentication code, exactly once, optionally checking it against your copy of the operation',
-      body: Type.Object(
-        { code: Type.String({ minLength: 10, maxLength: 4096 }), data: Type.Optional(DataDoc) },
-        { additionalProperties: false },
-      ),
+      body: ConsumeBody,
       response: {
         200: Type.Object({
           operationId: Type.String(),
@@ -102,10 +113,12 @@ export async function operationRoutes(app: FastifyInstance, s: Services): Promis
           payees: Type.Optional(Type.Array(Type.Object({ name: Type.String(), iban: Type.Optional(Type.String()), merchantId: Type.Optional(Type.String()) }))),
           methods: Type.Array(Type.String()),
           categories: Type.Array(Type.String()),
+          reusedFromSession: Type.Optional(Type.Array(Type.String())),
         }),
         ...problems(400, 401, 404, 409),
       },
     },
+    validatorCompiler: ({ httpPart }) => (httpPart === 'body' ? bodyWithOperationData(ConsumeBody, 'data', true)() : (v: unknown) => ({ value: v })),
     handler: async (req) => {
       const body = req.body as { code: string; data?: unknown };
       const data = body.data === undefined ? undefined : parseOperationData(body.data);
