@@ -52,7 +52,9 @@ export async function createSesame(opts: CreateSesameOptions): Promise<Sesame> {
   const services = await createServices(config, opts.clock ?? systemClock, store, dataDir);
   const demo = config.demo ? await seedDemo(services, dataDir) : null;
   // The demo bank is a relying party like any other: it calls this server over HTTP with its API key.
-  const plugins = demo ? [(app: FastifyInstance) => demoBankPlugin(app, { sesameUrl: baseUrl, apiKey: demo.apiKey, clock: services.clock })] : [];
+  const plugins = demo
+    ? [(app: FastifyInstance) => demoBankPlugin(app, { sesameUrl: baseUrl, apiKey: demo.apiKey, clock: services.clock })]
+    : [];
   const app = await buildHttp(services, { plugins, webDist: WEB_DIST, logger: opts.logger ?? true });
   const loop = opts.webhooks === false ? null : startWebhookLoop(services);
   return {

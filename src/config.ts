@@ -98,9 +98,7 @@ export function validateConfig(cfg: Config): void {
     throw new ConfigError('SESAME_KEKS is required in production: secrets at rest are encrypted with it.');
   }
   if (cfg.mode === 'production' && !cfg.databaseUrl) {
-    throw new ConfigError(
-      'DATABASE_URL is required in production: the embedded database does not survive a machine crash (no fsync).',
-    );
+    throw new ConfigError('DATABASE_URL is required in production: the embedded database does not survive a machine crash (no fsync).');
   }
 }
 

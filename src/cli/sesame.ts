@@ -56,7 +56,14 @@ async function main(argv: string[]): Promise<number> {
         const o = opts(args, { ref: 's', name: 's', email: 's', mobile: 's', landline: 's', card: 'b' });
         const c = await createCustomer(
           s,
-          { ref: req(o, 'ref'), displayName: req(o, 'name'), email: o.email ?? null, mobilePhone: o.mobile ?? null, landline: o.landline ?? null, hasActiveCard: !!o.card },
+          {
+            ref: req(o, 'ref'),
+            displayName: req(o, 'name'),
+            email: o.email ?? null,
+            mobilePhone: o.mobile ?? null,
+            landline: o.landline ?? null,
+            hasActiveCard: !!o.card,
+          },
           'cli',
         );
         console.log(JSON.stringify(c, null, 2));
@@ -74,7 +81,9 @@ async function main(argv: string[]): Promise<number> {
         });
         console.log(await qrTerminal(e.otpauthUri));
         console.log(`URI:     ${e.otpauthUri}\nSecret:  ${e.secret}\nId:      ${e.id}`);
-        console.log(`Activate with: sesame totp activate --customer ${customer.external_ref} --id ${e.id} --code $(oathtool --totp${e.algorithm === 'SHA1' ? '' : `=${e.algorithm}`} -d ${e.digits} -b ${e.secret})`);
+        console.log(
+          `Activate with: sesame totp activate --customer ${customer.external_ref} --id ${e.id} --code $(oathtool --totp${e.algorithm === 'SHA1' ? '' : `=${e.algorithm}`} -d ${e.digits} -b ${e.secret})`,
+        );
         return 0;
       }
       case 'totp activate': {
@@ -92,11 +101,14 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'advisors create': {
         const o = opts(args, { name: 's', roles: 's', channel: 's' });
-        const roles = req(o, 'roles').split(',').map((r) => r.trim());
+        const roles = req(o, 'roles')
+          .split(',')
+          .map((r) => r.trim());
         const bad = roles.find((r) => !(ADVISOR_ROLES as readonly string[]).includes(r));
         if (bad) throw new Error(`Unknown role "${bad}" (known: ${ADVISOR_ROLES.join(', ')}).`);
         const channel = req(o, 'channel');
-        if (!(ADVISOR_CHANNELS as readonly string[]).includes(channel)) throw new Error(`Unknown channel "${channel}" (known: ${ADVISOR_CHANNELS.join(', ')}).`);
+        if (!(ADVISOR_CHANNELS as readonly string[]).includes(channel))
+          throw new Error(`Unknown channel "${channel}" (known: ${ADVISOR_CHANNELS.join(', ')}).`);
         const a = await createAdvisor(s, { name: req(o, 'name'), roles, channel });
         console.log(`Advisor ${a.id}\nToken (shown once): ${a.token}`);
         return 0;

@@ -35,7 +35,10 @@ export function normaliseOperationData(data: OperationData): OperationData {
         payee: normalisePayee(p.payee, `payees/${i}/payee`),
         amount: p.amount,
       }));
-      checkBatchTotal(data.total, payees.map((p) => p.amount));
+      checkBatchTotal(
+        data.total,
+        payees.map((p) => p.amount),
+      );
       return { ...data, payees };
     }
     default:

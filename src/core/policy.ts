@@ -26,7 +26,16 @@ export const defaultScaPolicy = (overrides: Partial<Record<OperationType, number
   // contact data that codes are sent to: those always need every element afresh.
   sessionReuse: new Set<OperationType>(
     allowSessionReuse
-      ? ['payment', 'batch_payment', 'add_beneficiary', 'change_address', 'view_card_pin', 'card_limit_increase', 'contract_signature', 'card_wallet_enrolment']
+      ? [
+          'payment',
+          'batch_payment',
+          'add_beneficiary',
+          'change_address',
+          'view_card_pin',
+          'card_limit_increase',
+          'contract_signature',
+          'card_wallet_enrolment',
+        ]
       : [],
   ),
   minCategories: {

@@ -89,7 +89,10 @@ export class SigningKeys {
     return this.#jwks;
   }
 
-  async sign(claims: Record<string, unknown>, opts: { issuer: string; audience: string; subject: string; jti: string; expiresAt: Date }): Promise<string> {
+  async sign(
+    claims: Record<string, unknown>,
+    opts: { issuer: string; audience: string; subject: string; jti: string; expiresAt: Date },
+  ): Promise<string> {
     await this.ensureLoaded();
     const key = this.#active!;
     const iat = Math.floor(this.clock.now().getTime() / 1000);

@@ -28,7 +28,10 @@ const UPSTREAM_CODES = new Set(['ERR_UNAUTHORIZED', 'ERR_FORBIDDEN']);
 export function renderBankError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const problem = toProblem(error);
   if (problem.status >= 500) request.log.error({ err: error }, 'demo bank: request failed');
-  return reply.status(problem.status).type('application/problem+json').send({ type: 'about:blank', ...problem });
+  return reply
+    .status(problem.status)
+    .type('application/problem+json')
+    .send({ type: 'about:blank', ...problem });
 }
 
 function toProblem(error: FastifyError | Error): { status: number; code: string; title: string } & Record<string, unknown> {

@@ -82,10 +82,7 @@ export interface Operation {
 }
 
 /** One element proven by the customer. Send all of them in one call: a failure never says which was wrong. */
-export type Factor =
-  | { method: 'password'; password: string }
-  | { method: 'totp'; code: string }
-  | { method: 'recovery'; code: string };
+export type Factor = { method: 'password'; password: string } | { method: 'totp'; code: string } | { method: 'recovery'; code: string };
 
 export interface SessionGrant {
   id: string;

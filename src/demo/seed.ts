@@ -26,8 +26,22 @@ export interface DemoData {
 }
 
 const CUSTOMERS = [
-  { ref: 'alice', displayName: 'Alice Martin', password: 'alice-demo-2026', email: 'alice@example.com', mobilePhone: '+33612345678', hasActiveCard: true },
-  { ref: 'bruno', displayName: 'Bruno Lefèvre', password: 'bruno-demo-2026', email: 'bruno@example.com', landline: '+33145678901', hasActiveCard: true },
+  {
+    ref: 'alice',
+    displayName: 'Alice Martin',
+    password: 'alice-demo-2026',
+    email: 'alice@example.com',
+    mobilePhone: '+33612345678',
+    hasActiveCard: true,
+  },
+  {
+    ref: 'bruno',
+    displayName: 'Bruno Lefèvre',
+    password: 'bruno-demo-2026',
+    email: 'bruno@example.com',
+    landline: '+33145678901',
+    hasActiveCard: true,
+  },
 ];
 
 export async function seedDemo(s: Services, dataDir: string | null): Promise<DemoData> {

@@ -44,14 +44,23 @@ export async function dispatchDueEvents(s: Services, fetchImpl: typeof fetch = f
       await tx
         .updateTable('outbox_events')
         .set({ next_attempt_at: new Date(now.getTime() + LEASE_MS) })
-        .where('id', 'in', due.map((d) => d.id))
+        .where(
+          'id',
+          'in',
+          due.map((d) => d.id),
+        )
         .execute();
     }
     return due;
   });
   if (claimed.length === 0) return { delivered: 0, failed: 0 };
 
-  const rps = await s.db.selectFrom('relying_parties').selectAll().where('revoked_at', 'is', null).where('webhook_url', 'is not', null).execute();
+  const rps = await s.db
+    .selectFrom('relying_parties')
+    .selectAll()
+    .where('revoked_at', 'is', null)
+    .where('webhook_url', 'is not', null)
+    .execute();
   const result = { delivered: 0, failed: 0 };
   for (const ev of claimed) {
     const targets = rps.filter((rp) => ev.rp_id === null || rp.id === ev.rp_id);
@@ -59,11 +68,24 @@ export async function dispatchDueEvents(s: Services, fetchImpl: typeof fetch = f
     let error: string | null = null;
     for (const rp of targets) {
       const secret = s.sealer.open(rp.webhook_secret_sealed!, `webhook:${rp.id}`).toString('utf8');
-      error ??= await post(fetchImpl, rp.webhook_url!, body, secret, ev.id, ev.type, s.config.webhooks.timeoutMs, Math.floor(s.clock.now().getTime() / 1000));
+      error ??= await post(
+        fetchImpl,
+        rp.webhook_url!,
+        body,
+        secret,
+        ev.id,
+        ev.type,
+        s.config.webhooks.timeoutMs,
+        Math.floor(s.clock.now().getTime() / 1000),
+      );
     }
     const attempts = ev.attempts + 1;
     if (error === null) {
-      await s.db.updateTable('outbox_events').set({ status: 'delivered', attempts, delivered_at: s.clock.now(), last_error: null }).where('id', '=', ev.id).execute();
+      await s.db
+        .updateTable('outbox_events')
+        .set({ status: 'delivered', attempts, delivered_at: s.clock.now(), last_error: null })
+        .where('id', '=', ev.id)
+        .execute();
       result.delivered++;
     } else {
       const giveUp = attempts >= s.config.webhooks.maxAttempts;
@@ -83,7 +105,16 @@ export async function dispatchDueEvents(s: Services, fetchImpl: typeof fetch = f
   return result;
 }
 
-async function post(fetchImpl: typeof fetch, url: string, body: string, secret: string, id: string, type: string, timeoutMs: number, t: number): Promise<string | null> {
+async function post(
+  fetchImpl: typeof fetch,
+  url: string,
+  body: string,
+  secret: string,
+  id: string,
+  type: string,
+  timeoutMs: number,
+  t: number,
+): Promise<string | null> {
   try {
     const res = await fetchImpl(url, {
       method: 'POST',
@@ -129,4 +160,3 @@ export function startWebhookLoop(s: Services, intervalMs = 1000): { stop(): Prom
     },
   };
 }
-

@@ -21,10 +21,26 @@ function bearer(req: FastifyRequest, prefix: string): string | null {
   return token.startsWith(`${prefix}_`) && token.length < 200 ? token : null;
 }
 
+/**
+ * API keys are looked up once per 10 s per key, not on every request (the hot path is a few queries);
+ * a revoked key therefore stops working within 10 s.
+ */
+const KEY_CACHE_MS = 10_000;
+
 export function requireRelyingParty(s: Services) {
+  const cache = new Map<string, { rp: RelyingParty | null; at: number }>();
+  const lookup = async (key: string) => {
+    const hit = cache.get(key);
+    if (hit && Date.now() - hit.at < KEY_CACHE_MS) return hit.rp;
+    const rp = await relyingPartyByKey(s.db, key);
+    if (cache.size > 1000) cache.clear();
+    // Unknown keys are not cached: guessing must not fill memory.
+    if (rp) cache.set(key, { rp, at: Date.now() });
+    return rp;
+  };
   return async (req: FastifyRequest, _reply: FastifyReply) => {
     const key = bearer(req, 'sk');
-    const rp = key ? await relyingPartyByKey(s.db, key) : null;
+    const rp = key ? await lookup(key) : null;
     if (!rp) throw new Unauthorized('A valid relying-party API key is required (Authorization: Bearer sk_…).');
     req.rp = rp;
   };

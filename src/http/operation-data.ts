@@ -35,7 +35,12 @@ export function parseOperationData(raw: unknown, prefix = 'data'): OperationData
  * shows the full schema.
  */
 export function bodyWithOperationData(schema: TObject, dataField = 'data', optional = false) {
-  const relaxed = TypeCompiler.Compile(Type.Object({ ...schema.properties, [dataField]: optional ? Type.Optional(Type.Unknown()) : Type.Unknown() }, { additionalProperties: false }));
+  const relaxed = TypeCompiler.Compile(
+    Type.Object(
+      { ...schema.properties, [dataField]: optional ? Type.Optional(Type.Unknown()) : Type.Unknown() },
+      { additionalProperties: false },
+    ),
+  );
   return () => (body: unknown) => {
     const first = relaxed.Errors(body).First();
     if (first) {

@@ -66,7 +66,8 @@ export function installProblemHandlers(app: FastifyInstance): void {
     if (status === 415) return sendProblem(reply, problem(415, 'ERR_MEDIA_TYPE', 'Send the body as application/json.'));
     if (status === 429) return sendProblem(reply, problem(429, 'ERR_RATE_LIMITED', 'Too many requests; slow down.'));
     if (status >= 400 && status < 500) {
-      const detail = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? 'The body is not valid JSON.' : err.message;
+      const detail =
+        err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? 'The body is not valid JSON.' : err.message;
       return sendProblem(reply, problem(status, status === 400 ? 'ERR_MALFORMED' : 'ERR_REQUEST', detail));
     }
     req.log.error({ err: { message: err.message, stack: err.stack, code: err.code } }, 'unexpected error');

@@ -21,8 +21,7 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
 );
 
-export const problems = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, Type.Ref(ProblemSchema)]));
+export const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, Type.Ref(ProblemSchema)]));
 
 export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
 export const CustomerAuthParams = Type.Object(

@@ -76,10 +76,19 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/health', { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
+  app.get(
+    '/health',
+    { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.String() }) } } },
+    async () => ({ status: 'ok' }),
+  );
   app.get(
     '/ready',
-    { schema: { tags: ['operations'], summary: 'Readiness: the database answers', response: { 200: Type.Object({ status: Type.String(), database: Type.String() }), ...problems(503) } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: the database answers',
+        response: { 200: Type.Object({ status: Type.String(), database: Type.String() }), ...problems(503) },
+      },
     },
     async (_req, reply) => {
       try {
@@ -90,10 +99,14 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
       }
     },
   );
-  app.get('/.well-known/jwks.json', { schema: { tags: ['authentication codes'], summary: 'Public keys that sign authentication codes' } }, async (_req, reply) => {
-    await s.signingKeys.ensureLoaded();
-    return reply.header('cache-control', 'public, max-age=300').send(s.signingKeys.jwks());
-  });
+  app.get(
+    '/.well-known/jwks.json',
+    { schema: { tags: ['authentication codes'], summary: 'Public keys that sign authentication codes' } },
+    async (_req, reply) => {
+      await s.signingKeys.ensureLoaded();
+      return reply.header('cache-control', 'public, max-age=300').send(s.signingKeys.jwks());
+    },
+  );
 
   await app.register(async (rp) => {
     rp.addHook('onRequest', requireRelyingParty(s));
@@ -108,8 +121,14 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
       schema: {
         tags: ['events'],
         summary: 'Set (or clear with null) where events are delivered; returns the signing secret once',
-        body: Type.Object({ url: Type.Union([Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }), Type.Null()]) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ url: Type.Union([Type.String(), Type.Null()]), secret: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401) },
+        body: Type.Object(
+          { url: Type.Union([Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }), Type.Null()]) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ url: Type.Union([Type.String(), Type.Null()]), secret: Type.Union([Type.String(), Type.Null()]) }),
+          ...problems(400, 401),
+        },
       },
       handler: async (req) => setWebhook(s, req.rp!.id, (req.body as { url: string | null }).url),
     });

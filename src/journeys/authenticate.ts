@@ -1,18 +1,20 @@
 import { decide, methodAllowed, REUSABLE_CATEGORY } from '../core/policy.js';
-import { AuthenticationFailed, Conflict, InvalidRequest, Unprocessable } from '../core/errors.js';
+import { AuthenticationFailed, Conflict, InvalidRequest, NotFound, Unprocessable } from '../core/errors.js';
 import type { ElementCategory } from '../core/elements.js';
-import { assertNotBlocked, registerFailure, registerSuccess, type LockoutState } from '../core/lockout.js';
+import { assertNotBlocked, registerFailure, registerSuccess } from '../core/lockout.js';
 import type { OperationType } from '../core/operations.js';
+import { sessionVerdict } from '../core/sessions.js';
 import { methodFor } from '../methods/registry.js';
 import type { AuthMethod, Proof } from '../methods/types.js';
 import type { Services } from '../context.js';
-import { appendAudit, customerChain } from '../store/audit.js';
+import { appendAudit, customerChain, type ChainHead } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import { enqueueEvent } from '../store/outbox.js';
+import { saveLockout, toLockout } from '../store/security-state.js';
 import type { AuthenticatorRow, OperationRow, SecurityStateRow } from '../store/schema.js';
 import { issueAuthenticationCode } from './authentication-codes.js';
-import { assertPending, findOperation } from './operations.js';
-import { isActive, openSession } from './sessions.js';
+import { assertPending } from './operations.js';
+import { openSession } from './sessions.js';
 
 export interface AuthenticateInput {
   factors: Proof[];
@@ -33,9 +35,13 @@ export interface AuthenticateResult {
 interface PreparedFactor {
   proof: Proof;
   method: AuthMethod<unknown>;
-  /** Authenticator ids this proof may match (several TOTP apps may be enrolled). */
-  candidateIds: string[];
   pre: unknown;
+}
+
+interface Proven {
+  kind: string;
+  category: ElementCategory;
+  authenticator: AuthenticatorRow;
 }
 
 /**
@@ -43,30 +49,119 @@ interface PreparedFactor {
  * either the authentication code or one generic failure that never says which element was wrong.
  * All counting, single-use state and the block happen in one transaction holding the customer's
  * security row, so any number of server processes on one PostgreSQL count exactly.
+ *
+ * This is the hot path: one read before the transaction, one locking read, the authenticators, the
+ * single-use updates and the writes of the outcome; slow work (argon2) happens before the lock.
  */
-export async function authenticateOperation(s: Services, rpId: string, operationId: string, input: AuthenticateInput): Promise<AuthenticateResult> {
-  const op = await findOperation(s.db, rpId, operationId);
+export async function authenticateOperation(
+  s: Services,
+  rpId: string,
+  operationId: string,
+  input: AuthenticateInput,
+): Promise<AuthenticateResult> {
+  const { op, loginCategories } = await loadTarget(s.db, rpId, operationId);
   const type = op.type as OperationType;
-  const carried = await carriedCategories(s, op);
+  const carried =
+    op.session_id && s.scaPolicy.sessionReuse.has(type) && loginCategories?.includes(REUSABLE_CATEGORY) ? [REUSABLE_CATEGORY] : [];
   const factors = await prepareFactors(s, op, type, input.factors, carried);
 
   const outcome = await s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
-    const state = await lockSecurityState(tx, op.customer_id);
-    assertNotBlocked(toLockout(state), now, s.lockoutPolicy);
-    const current = await tx.selectFrom('operations').selectAll().where('id', '=', op.id).forUpdate().executeTakeFirstOrThrow();
-    await assertPending(tx, current, now);
-    if (carried.length) await assertSessionStillActive(tx, s, current, now);
-
-    const proven = await verifyFactors(tx, s, current, factors, now);
-    if (proven && decide(s.scaPolicy, type, [...carried, ...proven.map((p) => p.category)]).satisfied) {
-      return { ok: true as const, result: await succeed(tx, s, current, state, proven, carried, now, input), proven };
+    const locked = await lockAttempt(tx, op.customer_id, op.id);
+    assertNotBlocked(toLockout(locked.state), now, s.lockoutPolicy);
+    await assertPending(tx, locked.operation, now);
+    // The reused element is only as good as the session it was proven in.
+    if (carried.length && !(locked.session && sessionVerdict(locked.session, now, s.config.session) === 'active')) {
+      throw new Conflict(
+        'ERR_SESSION_EXPIRED',
+        'The session this operation was started in has ended: start a new operation and apply every element.',
+      );
     }
-    return { ok: false as const, failure: await fail(tx, s, current, state, factors, now) };
+    const proven = await verifyFactors(tx, s, locked.operation, factors, now);
+    if (proven && decide(s.scaPolicy, type, [...carried, ...proven.map((p) => p.category)]).satisfied) {
+      return { ok: true as const, result: await succeed(tx, s, locked, proven, carried, now, input), proven };
+    }
+    return { ok: false as const, failure: await fail(tx, s, locked, factors, now) };
   });
   if (!outcome.ok) throw new AuthenticationFailed(outcome.failure);
   await afterSuccess(s, factors, outcome.proven);
   return outcome.result;
+}
+
+/** The operation and, when it was started in a session, what that session's login proved. */
+async function loadTarget(db: Db, rpId: string, id: string): Promise<{ op: OperationRow; loginCategories: string[] | null }> {
+  const row = await db
+    .selectFrom('operations as o')
+    .leftJoin('sessions as se', 'se.id', 'o.session_id')
+    .leftJoin('operations as lo', 'lo.id', 'se.operation_id')
+    .selectAll('o')
+    .select('lo.categories as login_categories')
+    .where('o.id', '=', id)
+    .executeTakeFirst();
+  // Another relying party's operation does not exist for this caller.
+  if (!row || row.rp_id !== rpId) throw new NotFound('Operation');
+  const { login_categories, ...op } = row;
+  return { op, loginCategories: login_categories };
+}
+
+interface Locked {
+  state: SecurityStateRow;
+  operation: OperationRow;
+  head: ChainHead | null;
+  session: { createdAt: Date; lastSeenAt: Date; revokedAt: Date | null } | null;
+}
+
+/** One statement locks the customer's security row, the operation and the customer's audit head. */
+async function lockAttempt(tx: Db, customerId: string, operationId: string): Promise<Locked> {
+  const chain = customerChain(customerId);
+  const row = await tx
+    .selectFrom('security_states as ss')
+    .innerJoin('operations as o', 'o.customer_id', 'ss.customer_id')
+    .innerJoin('audit_heads as h', (j) => j.on('h.chain', '=', chain))
+    .leftJoin('sessions as se', 'se.id', 'o.session_id')
+    .selectAll('o')
+    .select([
+      'ss.failed_count',
+      'ss.block_level',
+      'ss.blocked_until',
+      'ss.permanently_blocked',
+      'ss.updated_at as ss_updated_at',
+      'h.seq as head_seq',
+      'h.hash as head_hash',
+      'se.created_at as se_created_at',
+      'se.last_seen_at as se_last_seen_at',
+      'se.revoked_at as se_revoked_at',
+    ])
+    .where('ss.customer_id', '=', customerId)
+    .where('o.id', '=', operationId)
+    .forUpdate(['ss', 'o', 'h'])
+    .executeTakeFirst();
+  if (!row) throw new Conflict('ERR_CUSTOMER_STATE', 'The customer has no security state.');
+  const {
+    failed_count,
+    block_level,
+    blocked_until,
+    permanently_blocked,
+    ss_updated_at,
+    head_seq,
+    head_hash,
+    se_created_at,
+    se_last_seen_at,
+    se_revoked_at,
+    ...operation
+  } = row;
+  return {
+    state: { customer_id: customerId, failed_count, block_level, blocked_until, permanently_blocked, updated_at: ss_updated_at },
+    operation,
+    head: { seq: head_seq, hash: head_hash },
+    session: se_created_at
+      ? {
+          createdAt: new Date(se_created_at),
+          lastSeenAt: new Date(se_last_seen_at!),
+          revokedAt: se_revoked_at ? new Date(se_revoked_at) : null,
+        }
+      : null,
+  };
 }
 
 /** Maintenance the methods want once the attempt is committed (never fails the attempt). */
@@ -78,35 +173,23 @@ async function afterSuccess(s: Services, factors: PreparedFactor[], proven: Prov
 }
 
 /** Checks the request's shape against the policy (no secret involved), then does the slow work outside the lock. */
-/**
- * The element an operation started in a login session borrows from that login (EBA Q&A 2018_4141):
- * the knowledge element, if the login proved one. The session must still be active when the other
- * element is applied.
- */
-async function carriedCategories(s: Services, op: OperationRow): Promise<ElementCategory[]> {
-  if (!op.session_id || !s.scaPolicy.sessionReuse.has(op.type as OperationType)) return [];
-  const login = await s.db
-    .selectFrom('sessions')
-    .innerJoin('operations', 'operations.id', 'sessions.operation_id')
-    .select('operations.categories')
-    .where('sessions.id', '=', op.session_id)
-    .executeTakeFirst();
-  return login?.categories.includes(REUSABLE_CATEGORY) ? [REUSABLE_CATEGORY] : [];
-}
-
-async function assertSessionStillActive(tx: Db, s: Services, op: OperationRow, now: Date): Promise<void> {
-  const session = await tx.selectFrom('sessions').selectAll().where('id', '=', op.session_id!).executeTakeFirst();
-  if (!session || !isActive(session, now, s.config.session)) {
-    throw new Conflict('ERR_SESSION_EXPIRED', 'The session this operation was started in has ended: start a new operation and apply every element.');
-  }
-}
-
-async function prepareFactors(s: Services, op: OperationRow, type: OperationType, proofs: Proof[], carried: ElementCategory[]): Promise<PreparedFactor[]> {
+async function prepareFactors(
+  s: Services,
+  op: OperationRow,
+  type: OperationType,
+  proofs: Proof[],
+  carried: ElementCategory[],
+): Promise<PreparedFactor[]> {
   const methods = proofs.map((proof, i) => {
     const method = methodFor(proof.method);
-    if (!method) throw new InvalidRequest('ERR_UNKNOWN_METHOD', `factors/${i}/method "${proof.method}" is not a known method.`, { field: `factors/${i}/method` });
+    if (!method)
+      throw new InvalidRequest('ERR_UNKNOWN_METHOD', `factors/${i}/method "${proof.method}" is not a known method.`, {
+        field: `factors/${i}/method`,
+      });
     if (!methodAllowed(s.scaPolicy, type, method.kind)) {
-      throw new Unprocessable('ERR_METHOD_NOT_ALLOWED', `The method "${method.kind}" cannot be used for a ${type} operation.`, { field: `factors/${i}/method` });
+      throw new Unprocessable('ERR_METHOD_NOT_ALLOWED', `The method "${method.kind}" cannot be used for a ${type} operation.`, {
+        field: `factors/${i}/method`,
+      });
     }
     return method;
   });
@@ -118,38 +201,42 @@ async function prepareFactors(s: Services, op: OperationRow, type: OperationType
       { required: declared.required, categories: declared.categories, ...(carried.length ? { fromSession: carried } : {}) },
     );
   }
-  const active = await s.db
-    .selectFrom('authenticators')
-    .selectAll()
-    .where('customer_id', '=', op.customer_id)
-    .where('status', '=', 'active')
-    .execute();
+  const slowKinds = methods.filter((m) => m.precheck).map((m) => m.kind);
+  const active = slowKinds.length ? await activeAuthenticators(s.db, op.customer_id, slowKinds) : [];
   return Promise.all(
     proofs.map(async (proof, i) => {
       const method = methods[i]!;
-      const candidates = active.filter((a) => a.kind === method.kind && (!proof.authenticatorId || a.id === proof.authenticatorId));
-      const pre = method.precheck ? await method.precheck(s, candidates[0] ?? null, proof) : undefined;
-      return { proof, method, candidateIds: candidates.map((c) => c.id), pre };
+      const candidate = active.find((a) => a.kind === method.kind && (!proof.authenticatorId || a.id === proof.authenticatorId)) ?? null;
+      const pre = method.precheck ? await method.precheck(s, candidate, proof) : undefined;
+      return { proof, method, pre };
     }),
   );
 }
 
+function activeAuthenticators(db: Db, customerId: string, kinds: string[]): Promise<AuthenticatorRow[]> {
+  return db
+    .selectFrom('authenticators')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .where('status', '=', 'active')
+    .where('kind', 'in', kinds)
+    .orderBy('created_at')
+    .execute();
+}
+
 /** Verifies every factor (no early exit: equal work whatever fails). Null when any failed. */
-async function verifyFactors(
-  tx: Db,
-  s: Services,
-  op: OperationRow,
-  factors: PreparedFactor[],
-  now: Date,
-): Promise<Proven[] | null> {
-  const ids = factors.flatMap((f) => f.candidateIds);
-  const rows = ids.length
-    ? await tx.selectFrom('authenticators').selectAll().where('id', 'in', ids).where('status', '=', 'active').execute()
-    : [];
-  const byId = new Map(rows.map((r) => [r.id, r]));
+async function verifyFactors(tx: Db, s: Services, op: OperationRow, factors: PreparedFactor[], now: Date): Promise<Proven[] | null> {
+  const active = await activeAuthenticators(
+    tx,
+    op.customer_id,
+    factors.map((f) => f.method.kind),
+  );
   const proven: Proven[] = [];
   for (const f of factors) {
-    const candidates: (AuthenticatorRow | null)[] = f.candidateIds.map((id) => byId.get(id) ?? null);
+    const candidates: (AuthenticatorRow | null)[] = active.filter(
+      (a) => a.kind === f.method.kind && (!f.proof.authenticatorId || a.id === f.proof.authenticatorId),
+    );
+    // Several TOTP apps may be enrolled; none enrolled still runs the method (equal work).
     if (candidates.length === 0) candidates.push(null);
     for (const a of candidates) {
       if (await f.method.verify({ tx, deps: s, now, operation: op }, a, f.proof, f.pre)) {
@@ -161,17 +248,10 @@ async function verifyFactors(
   return proven.length === factors.length ? proven : null;
 }
 
-interface Proven {
-  kind: string;
-  category: ElementCategory;
-  authenticator: AuthenticatorRow;
-}
-
 async function succeed(
   tx: Db,
   s: Services,
-  op: OperationRow,
-  state: SecurityStateRow,
+  { state, operation: op, head }: Locked,
   proven: Proven[],
   carried: ElementCategory[],
   now: Date,
@@ -193,24 +273,56 @@ async function succeed(
           replaceToken: input.replaceSessionToken,
         })
       : undefined;
-  await appendAudit(tx, customerChain(op.customer_id), now, {
-    type: 'sca.succeeded',
-    actor: `customer:${op.customer_id}`,
-    data: { operationId: op.id, operationType: op.type, linkHash: op.link_hash, methods, categories, reusedFromSession: carried, sessionId: session?.id ?? op.session_id },
-  });
-  return { status: 'authorised', authenticationCode: code.token, expiresAt: code.expiresAt, methods, categories, ...(session ? { session } : {}) };
+  await appendAudit(
+    tx,
+    customerChain(op.customer_id),
+    now,
+    {
+      type: 'sca.succeeded',
+      actor: `customer:${op.customer_id}`,
+      data: {
+        operationId: op.id,
+        operationType: op.type,
+        linkHash: op.link_hash,
+        methods,
+        categories,
+        reusedFromSession: carried,
+        sessionId: session?.id ?? op.session_id,
+      },
+    },
+    head,
+  );
+  return {
+    status: 'authorised',
+    authenticationCode: code.token,
+    expiresAt: code.expiresAt,
+    methods,
+    categories,
+    ...(session ? { session } : {}),
+  };
 }
 
-async function fail(tx: Db, s: Services, op: OperationRow, state: SecurityStateRow, factors: PreparedFactor[], now: Date) {
+async function fail(tx: Db, s: Services, { state, operation: op, head }: Locked, factors: PreparedFactor[], now: Date) {
   const outcome = registerFailure(toLockout(state), now, s.lockoutPolicy);
   await saveLockout(tx, op.customer_id, outcome.state, now);
   const chain = customerChain(op.customer_id);
   const actor = `customer:${op.customer_id}`;
-  await appendAudit(tx, chain, now, {
-    type: 'sca.failed',
-    actor,
-    data: { operationId: op.id, operationType: op.type, methods: factors.map((f) => f.method.kind), consecutiveFailures: state.failed_count + 1 },
-  });
+  const next = await appendAudit(
+    tx,
+    chain,
+    now,
+    {
+      type: 'sca.failed',
+      actor,
+      data: {
+        operationId: op.id,
+        operationType: op.type,
+        methods: factors.map((f) => f.method.kind),
+        consecutiveFailures: state.failed_count + 1,
+      },
+    },
+    head,
+  );
   if (outcome.blocked) {
     const data = {
       customerId: op.customer_id,
@@ -218,40 +330,10 @@ async function fail(tx: Db, s: Services, op: OperationRow, state: SecurityStateR
       permanent: outcome.blocked.permanent,
       nextBlockPermanent: outcome.nextBlockPermanent,
     };
-    await appendAudit(tx, chain, now, { type: 'customer.blocked', actor: 'system', data });
+    await appendAudit(tx, chain, now, { type: 'customer.blocked', actor: 'system', data }, next);
     await enqueueEvent(tx, now, { type: 'customer.blocked', rpId: null, data });
     // RTS art. 4(3)(b): the payer is warned before a block becomes permanent.
     if (outcome.nextBlockPermanent) await enqueueEvent(tx, now, { type: 'customer.block_warning', rpId: null, data });
   }
   return { remainingAttempts: outcome.remainingAttempts, nextBlockPermanent: outcome.nextBlockPermanent };
 }
-
-export async function lockSecurityState(tx: Db, customerId: string): Promise<SecurityStateRow> {
-  const row = await tx.selectFrom('security_states').selectAll().where('customer_id', '=', customerId).forUpdate().executeTakeFirst();
-  if (!row) throw new Conflict('ERR_CUSTOMER_STATE', 'The customer has no security state.');
-  return row;
-}
-
-export function toLockout(row: SecurityStateRow): LockoutState {
-  return {
-    failedCount: row.failed_count,
-    blockLevel: row.block_level,
-    blockedUntil: row.blocked_until ? new Date(row.blocked_until) : null,
-    permanentlyBlocked: row.permanently_blocked,
-  };
-}
-
-export async function saveLockout(tx: Db, customerId: string, state: LockoutState, now: Date): Promise<void> {
-  await tx
-    .updateTable('security_states')
-    .set({
-      failed_count: state.failedCount,
-      block_level: state.blockLevel,
-      blocked_until: state.blockedUntil,
-      permanently_blocked: state.permanentlyBlocked,
-      updated_at: now,
-    })
-    .where('customer_id', '=', customerId)
-    .execute();
-}
-

@@ -51,7 +51,15 @@ export async function issueAuthenticationCode(
   );
   await tx
     .insertInto('authentication_codes')
-    .values({ id: jti, operation_id: op.id, customer_id: op.customer_id, rp_id: op.rp_id, issued_at: p.now, expires_at: expiresAt, consumed_at: null })
+    .values({
+      id: jti,
+      operation_id: op.id,
+      customer_id: op.customer_id,
+      rp_id: op.rp_id,
+      issued_at: p.now,
+      expires_at: expiresAt,
+      consumed_at: null,
+    })
     .execute();
   await tx
     .updateTable('operations')
@@ -127,7 +135,9 @@ export async function consumeStepUp(
 ): Promise<void> {
   const claims = await verifyCode(s, rpId, code);
   if (claims.sub !== customerId || claims.op_type !== expected.type) {
-    throw new Unprocessable('ERR_STEP_UP_MISMATCH', `The authentication code is not for a ${expected.type} of this customer.`, { field: 'authenticationCode' });
+    throw new Unprocessable('ERR_STEP_UP_MISMATCH', `The authentication code is not for a ${expected.type} of this customer.`, {
+      field: 'authenticationCode',
+    });
   }
   const op = await tx.selectFrom('operations').select('data').where('id', '=', claims.op).executeTakeFirstOrThrow();
   const data = op.data as Record<string, unknown>;

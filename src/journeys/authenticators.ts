@@ -63,19 +63,38 @@ interface Change {
 }
 
 /** Runs `body` in a transaction after the step-up check that a change of the customer's means requires. */
-async function underStepUp<T>(s: Services, c: Change, action: 'add' | 'remove' | 'regenerate', kind: string, body: (tx: Db, now: Date, bootstrap: boolean) => Promise<T>): Promise<T> {
+async function underStepUp<T>(
+  s: Services,
+  c: Change,
+  action: 'add' | 'remove' | 'regenerate',
+  kind: string,
+  body: (tx: Db, now: Date, bootstrap: boolean) => Promise<T>,
+): Promise<T> {
   await findCustomer(s.db, c.customerId);
   return s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
     await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', c.customerId).forUpdate().execute();
-    const active = await tx.selectFrom('authenticators').select(['kind', 'category']).where('customer_id', '=', c.customerId).where('status', '=', 'active').execute();
-    const canDoSca = decide(s.scaPolicy, 'manage_authenticators', active.filter((a) => methodFor(a.kind)).map((a) => a.category as never)).satisfied;
+    const active = await tx
+      .selectFrom('authenticators')
+      .select(['kind', 'category'])
+      .where('customer_id', '=', c.customerId)
+      .where('status', '=', 'active')
+      .execute();
+    const canDoSca = decide(
+      s.scaPolicy,
+      'manage_authenticators',
+      active.filter((a) => methodFor(a.kind)).map((a) => a.category as never),
+    ).satisfied;
     if (canDoSca) {
       if (!c.authenticationCode) {
-        throw new Unprocessable('ERR_STEP_UP_REQUIRED', `This customer can already authenticate: ${action} of a ${kind} needs the authentication code of a manage_authenticators operation.`, {
-          field: 'authenticationCode',
-          operation: { type: 'manage_authenticators', action, kind },
-        });
+        throw new Unprocessable(
+          'ERR_STEP_UP_REQUIRED',
+          `This customer can already authenticate: ${action} of a ${kind} needs the authentication code of a manage_authenticators operation.`,
+          {
+            field: 'authenticationCode',
+            operation: { type: 'manage_authenticators', action, kind },
+          },
+        );
       }
       await consumeStepUp(tx, s, c.rpId, c.customerId, c.authenticationCode, { type: 'manage_authenticators', action, kind });
     }
@@ -88,8 +107,21 @@ export async function setPassword(s: Services, c: Change & { password: string })
   if (problem) throw new InvalidRequest('ERR_PASSWORD_POLICY', problem, { field: 'password' });
   const digest = await hashPassword(c.password, s.config.argon2);
   return underStepUp(s, c, 'add', 'password', async (tx, now, bootstrap) => {
-    await tx.updateTable('authenticators').set({ status: 'revoked', revoked_at: now }).where('customer_id', '=', c.customerId).where('kind', '=', 'password').where('status', '!=', 'revoked').execute();
-    const row = await insertAuthenticator(tx, { customerId: c.customerId, kind: 'password', label: 'Mot de passe', status: 'active', now, secretDigest: digest });
+    await tx
+      .updateTable('authenticators')
+      .set({ status: 'revoked', revoked_at: now })
+      .where('customer_id', '=', c.customerId)
+      .where('kind', '=', 'password')
+      .where('status', '!=', 'revoked')
+      .execute();
+    const row = await insertAuthenticator(tx, {
+      customerId: c.customerId,
+      kind: 'password',
+      label: 'Mot de passe',
+      status: 'active',
+      now,
+      secretDigest: digest,
+    });
     await recordAdded(tx, c, row, now, bootstrap);
     return authenticatorView(row);
   });
@@ -106,7 +138,10 @@ export interface TotpEnrolment extends AuthenticatorView {
 }
 
 /** Starts a TOTP enrolment: the authenticator stays pending until a first valid code proves the app has the seed. */
-export async function enrolTotp(s: Services, c: Change & { label?: string | undefined; algorithm?: TotpAlgorithm | undefined; digits?: TotpDigits | undefined }): Promise<TotpEnrolment> {
+export async function enrolTotp(
+  s: Services,
+  c: Change & { label?: string | undefined; algorithm?: TotpAlgorithm | undefined; digits?: TotpDigits | undefined },
+): Promise<TotpEnrolment> {
   const customer = await findCustomer(s.db, c.customerId);
   const params: StoredTotpParams = { algorithm: c.algorithm ?? 'SHA1', digits: c.digits ?? 6, period: 30 };
   const secret = generateTotpSecret();
@@ -135,57 +170,112 @@ export async function enrolTotp(s: Services, c: Change & { label?: string | unde
 }
 
 /** Activates a pending TOTP with its first code; too many wrong codes or too late and the enrolment is void. */
-export async function activateTotp(s: Services, c: { rpId: string; customerId: string; authenticatorId: string; code: string }): Promise<AuthenticatorView> {
-  return s.db.transaction().execute(async (tx) => {
-    const now = s.clock.now();
-    const a = await tx.selectFrom('authenticators').selectAll().where('id', '=', c.authenticatorId).where('customer_id', '=', c.customerId).forUpdate().executeTakeFirst();
-    if (!a || a.kind !== 'totp' || a.status === 'revoked') throw new NotFound('Authenticator');
-    if (a.status !== 'pending') throw new Conflict('ERR_ALREADY_ACTIVE', 'This authenticator is already active.');
-    if (now.getTime() - new Date(a.created_at).getTime() > ENROLMENT_TTL_MS) {
-      throw new Conflict('ERR_ENROLMENT_EXPIRED', 'This enrolment has expired; start a new one.');
-    }
-    const params = a.params as unknown as StoredTotpParams & { activationTries: number };
-    const secretBase32 = s.sealer.open(a.secret_sealed!, totpSealContext(a.id)).toString('utf8');
-    const match = matchTotp({ ...params, secretBase32, code: c.code, now, window: s.config.totp.window, lastUsedStep: null });
-    if (!match.ok) {
-      const tries = params.activationTries + 1;
-      const voided = tries >= MAX_ACTIVATION_TRIES;
-      await tx.updateTable('authenticators').set({ params: JSON.stringify({ ...params, activationTries: tries }), ...(voided ? { status: 'revoked', revoked_at: now } : {}) }).where('id', '=', a.id).execute();
-      // Committed on purpose: the counter must survive the error below.
-      return { error: voided ? 'void' : 'wrong', remaining: MAX_ACTIVATION_TRIES - tries } as const;
-    }
-    const row = await tx.updateTable('authenticators').set({ status: 'active', activated_at: now, last_used_step: match.step, last_used_at: now }).where('id', '=', a.id).returningAll().executeTakeFirstOrThrow();
-    await recordAdded(tx, c, row, now, false);
-    return authenticatorView(row);
-  }).then((r) => {
-    if ('error' in r) {
-      throw r.error === 'void'
-        ? new Conflict('ERR_ENROLMENT_EXPIRED', 'Too many wrong codes: this enrolment is void; start a new one.')
-        : new Unprocessable('ERR_ACTIVATION_CODE', 'The code does not match. Check the time on the device and try the current code.', { field: 'code', remainingTries: r.remaining });
-    }
-    return r;
-  });
+export async function activateTotp(
+  s: Services,
+  c: { rpId: string; customerId: string; authenticatorId: string; code: string },
+): Promise<AuthenticatorView> {
+  return s.db
+    .transaction()
+    .execute(async (tx) => {
+      const now = s.clock.now();
+      const a = await tx
+        .selectFrom('authenticators')
+        .selectAll()
+        .where('id', '=', c.authenticatorId)
+        .where('customer_id', '=', c.customerId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!a || a.kind !== 'totp' || a.status === 'revoked') throw new NotFound('Authenticator');
+      if (a.status !== 'pending') throw new Conflict('ERR_ALREADY_ACTIVE', 'This authenticator is already active.');
+      if (now.getTime() - new Date(a.created_at).getTime() > ENROLMENT_TTL_MS) {
+        throw new Conflict('ERR_ENROLMENT_EXPIRED', 'This enrolment has expired; start a new one.');
+      }
+      const params = a.params as unknown as StoredTotpParams & { activationTries: number };
+      const secretBase32 = s.sealer.open(a.secret_sealed!, totpSealContext(a.id)).toString('utf8');
+      const match = matchTotp({ ...params, secretBase32, code: c.code, now, window: s.config.totp.window, lastUsedStep: null });
+      if (!match.ok) {
+        const tries = params.activationTries + 1;
+        const voided = tries >= MAX_ACTIVATION_TRIES;
+        await tx
+          .updateTable('authenticators')
+          .set({ params: JSON.stringify({ ...params, activationTries: tries }), ...(voided ? { status: 'revoked', revoked_at: now } : {}) })
+          .where('id', '=', a.id)
+          .execute();
+        // Committed on purpose: the counter must survive the error below.
+        return { error: voided ? 'void' : 'wrong', remaining: MAX_ACTIVATION_TRIES - tries } as const;
+      }
+      const row = await tx
+        .updateTable('authenticators')
+        .set({ status: 'active', activated_at: now, last_used_step: match.step, last_used_at: now })
+        .where('id', '=', a.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await recordAdded(tx, c, row, now, false);
+      return authenticatorView(row);
+    })
+    .then((r) => {
+      if ('error' in r) {
+        throw r.error === 'void'
+          ? new Conflict('ERR_ENROLMENT_EXPIRED', 'Too many wrong codes: this enrolment is void; start a new one.')
+          : new Unprocessable('ERR_ACTIVATION_CODE', 'The code does not match. Check the time on the device and try the current code.', {
+              field: 'code',
+              remainingTries: r.remaining,
+            });
+      }
+      return r;
+    });
 }
 
 /** Issues a fresh set of recovery codes, shown once; any previous set stops working. */
 export async function regenerateRecoveryCodes(s: Services, c: Change): Promise<AuthenticatorView & { codes: string[] }> {
   const codes = generateRecoveryCodes(10);
   return underStepUp(s, c, 'regenerate', 'recovery', async (tx, now, bootstrap) => {
-    await tx.updateTable('authenticators').set({ status: 'revoked', revoked_at: now }).where('customer_id', '=', c.customerId).where('kind', '=', 'recovery').where('status', '!=', 'revoked').execute();
-    const row = await insertAuthenticator(tx, { customerId: c.customerId, kind: 'recovery', label: 'Codes de secours', status: 'active', now });
-    await tx.insertInto('recovery_codes').values(codes.map((code, idx) => ({ authenticator_id: row.id, idx, code_hash: hashRecoveryCode(s.hashKey, row.id, code), used_at: null }))).execute();
+    await tx
+      .updateTable('authenticators')
+      .set({ status: 'revoked', revoked_at: now })
+      .where('customer_id', '=', c.customerId)
+      .where('kind', '=', 'recovery')
+      .where('status', '!=', 'revoked')
+      .execute();
+    const row = await insertAuthenticator(tx, {
+      customerId: c.customerId,
+      kind: 'recovery',
+      label: 'Codes de secours',
+      status: 'active',
+      now,
+    });
+    await tx
+      .insertInto('recovery_codes')
+      .values(
+        codes.map((code, idx) => ({ authenticator_id: row.id, idx, code_hash: hashRecoveryCode(s.hashKey, row.id, code), used_at: null })),
+      )
+      .execute();
     await recordAdded(tx, c, row, now, bootstrap);
     return { ...authenticatorView(row), codes };
   });
 }
 
 export async function revokeAuthenticator(s: Services, c: Change & { authenticatorId: string }): Promise<AuthenticatorView> {
-  const a = await s.db.selectFrom('authenticators').selectAll().where('id', '=', c.authenticatorId).where('customer_id', '=', c.customerId).executeTakeFirst();
+  const a = await s.db
+    .selectFrom('authenticators')
+    .selectAll()
+    .where('id', '=', c.authenticatorId)
+    .where('customer_id', '=', c.customerId)
+    .executeTakeFirst();
   if (!a || a.status === 'revoked') throw new NotFound('Authenticator');
   // A pending enrolment is abandoned without step-up: it never proved anything.
-  const run = a.status === 'pending' ? (body: (tx: Db, now: Date) => Promise<AuthenticatorView>) => s.db.transaction().execute((tx) => body(tx, s.clock.now())) : (body: (tx: Db, now: Date) => Promise<AuthenticatorView>) => underStepUp(s, c, 'remove', a.kind, body);
+  const run =
+    a.status === 'pending'
+      ? (body: (tx: Db, now: Date) => Promise<AuthenticatorView>) => s.db.transaction().execute((tx) => body(tx, s.clock.now()))
+      : (body: (tx: Db, now: Date) => Promise<AuthenticatorView>) => underStepUp(s, c, 'remove', a.kind, body);
   return run(async (tx, now) => {
-    const row = await tx.updateTable('authenticators').set({ status: 'revoked', revoked_at: now }).where('id', '=', a.id).where('status', '!=', 'revoked').returningAll().executeTakeFirst();
+    const row = await tx
+      .updateTable('authenticators')
+      .set({ status: 'revoked', revoked_at: now })
+      .where('id', '=', a.id)
+      .where('status', '!=', 'revoked')
+      .returningAll()
+      .executeTakeFirst();
     if (!row) throw new NotFound('Authenticator');
     const data = { customerId: c.customerId, authenticatorId: a.id, kind: a.kind, category: a.category };
     await appendAudit(tx, customerChain(c.customerId), now, { type: 'authenticator.revoked', actor: `rp:${c.rpId}`, data });
@@ -196,7 +286,17 @@ export async function revokeAuthenticator(s: Services, c: Change & { authenticat
 
 async function insertAuthenticator(
   tx: Db,
-  a: { id?: string; customerId: string; kind: string; label: string; status: 'pending' | 'active'; now: Date; secretDigest?: string; secretSealed?: string; params?: Record<string, unknown> },
+  a: {
+    id?: string;
+    customerId: string;
+    kind: string;
+    label: string;
+    status: 'pending' | 'active';
+    now: Date;
+    secretDigest?: string;
+    secretSealed?: string;
+    params?: Record<string, unknown>;
+  },
 ): Promise<AuthenticatorRow> {
   const method = methodFor(a.kind)!;
   return tx
@@ -221,7 +321,13 @@ async function insertAuthenticator(
     .executeTakeFirstOrThrow();
 }
 
-async function recordAdded(tx: Db, c: { rpId: string; customerId: string }, a: AuthenticatorRow, now: Date, bootstrap: boolean): Promise<void> {
+async function recordAdded(
+  tx: Db,
+  c: { rpId: string; customerId: string },
+  a: AuthenticatorRow,
+  now: Date,
+  bootstrap: boolean,
+): Promise<void> {
   const data = { customerId: c.customerId, authenticatorId: a.id, kind: a.kind, category: a.category, bootstrap };
   await appendAudit(tx, customerChain(c.customerId), now, { type: 'authenticator.added', actor: `rp:${c.rpId}`, data });
   await enqueueEvent(tx, now, { type: 'authenticator.added', rpId: null, data });

@@ -65,7 +65,11 @@ export async function createOperation(
   let sessionId: string | null = null;
   if (input.sessionToken !== undefined) {
     if (!s.scaPolicy.sessionReuse.has(data.type)) {
-      throw new Unprocessable('ERR_SESSION_REUSE_NOT_ALLOWED', `A ${data.type} always needs every element afresh; do not pass sessionToken.`, { field: 'sessionToken' });
+      throw new Unprocessable(
+        'ERR_SESSION_REUSE_NOT_ALLOWED',
+        `A ${data.type} always needs every element afresh; do not pass sessionToken.`,
+        { field: 'sessionToken' },
+      );
     }
     sessionId = (await activeSession(s, rpId, input.sessionToken, input.customerId)).id;
   }

@@ -26,14 +26,30 @@ export const ADVISOR_CHANNELS = ['branch', 'phone', 'fraud', 'admin'] as const;
 export async function createRelyingParty(s: Services, name: string, apiKey = newToken('sk')): Promise<RelyingParty & { apiKey: string }> {
   const id = newId();
   await s.db.transaction().execute(async (tx) => {
-    await tx.insertInto('relying_parties').values({ id, name, api_key_digest: tokenDigest(apiKey), webhook_url: null, webhook_secret_sealed: null, created_at: s.clock.now(), revoked_at: null }).execute();
+    await tx
+      .insertInto('relying_parties')
+      .values({
+        id,
+        name,
+        api_key_digest: tokenDigest(apiKey),
+        webhook_url: null,
+        webhook_secret_sealed: null,
+        created_at: s.clock.now(),
+        revoked_at: null,
+      })
+      .execute();
     await appendAudit(tx, 'system', s.clock.now(), { type: 'relying_party.created', actor: 'cli', data: { id, name } });
   });
   return { id, name, apiKey };
 }
 
 export async function relyingPartyByKey(db: Db, apiKey: string): Promise<RelyingParty | null> {
-  const row = await db.selectFrom('relying_parties').select(['id', 'name']).where('api_key_digest', '=', tokenDigest(apiKey)).where('revoked_at', 'is', null).executeTakeFirst();
+  const row = await db
+    .selectFrom('relying_parties')
+    .select(['id', 'name'])
+    .where('api_key_digest', '=', tokenDigest(apiKey))
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return row ?? null;
 }
 
@@ -51,17 +67,40 @@ export async function setWebhook(s: Services, rpId: string, url: string | null):
   return { url, secret };
 }
 
-export async function createAdvisor(s: Services, a: { name: string; roles: string[]; channel: string }): Promise<Advisor & { token: string }> {
+export async function createAdvisor(
+  s: Services,
+  a: { name: string; roles: string[]; channel: string },
+): Promise<Advisor & { token: string }> {
   const id = newId();
   const token = newToken('adv');
   await s.db.transaction().execute(async (tx) => {
-    await tx.insertInto('advisors').values({ id, name: a.name, roles: a.roles, channel: a.channel, token_digest: tokenDigest(token), created_at: s.clock.now(), revoked_at: null }).execute();
-    await appendAudit(tx, 'system', s.clock.now(), { type: 'advisor.created', actor: 'cli', data: { id, name: a.name, roles: a.roles, channel: a.channel } });
+    await tx
+      .insertInto('advisors')
+      .values({
+        id,
+        name: a.name,
+        roles: a.roles,
+        channel: a.channel,
+        token_digest: tokenDigest(token),
+        created_at: s.clock.now(),
+        revoked_at: null,
+      })
+      .execute();
+    await appendAudit(tx, 'system', s.clock.now(), {
+      type: 'advisor.created',
+      actor: 'cli',
+      data: { id, name: a.name, roles: a.roles, channel: a.channel },
+    });
   });
   return { id, ...a, token };
 }
 
 export async function advisorByToken(db: Db, token: string): Promise<Advisor | null> {
-  const row = await db.selectFrom('advisors').select(['id', 'name', 'roles', 'channel']).where('token_digest', '=', tokenDigest(token)).where('revoked_at', 'is', null).executeTakeFirst();
+  const row = await db
+    .selectFrom('advisors')
+    .select(['id', 'name', 'roles', 'channel'])
+    .where('token_digest', '=', tokenDigest(token))
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return row ?? null;
 }

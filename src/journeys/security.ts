@@ -3,7 +3,7 @@ import { isBlocked, nextBlockIsPermanent, unblocked } from '../core/lockout.js';
 import type { Services } from '../context.js';
 import { appendAudit, customerChain } from '../store/audit.js';
 import { enqueueEvent } from '../store/outbox.js';
-import { lockSecurityState, saveLockout, toLockout } from './authenticate.js';
+import { lockSecurityState, saveLockout, toLockout } from '../store/security-state.js';
 import { findCustomer, iso } from './customers.js';
 
 export interface SecurityView {

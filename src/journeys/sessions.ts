@@ -98,7 +98,12 @@ export async function introspectSession(s: Services, rpId: string, token: string
   const verdict = sessionVerdict(times(row), now, s.config.session);
   if (verdict !== 'active') {
     if (verdict !== 'revoked') {
-      await s.db.updateTable('sessions').set({ revoked_at: now, revoke_reason: verdict }).where('id', '=', row.id).where('revoked_at', 'is', null).execute();
+      await s.db
+        .updateTable('sessions')
+        .set({ revoked_at: now, revoke_reason: verdict })
+        .where('id', '=', row.id)
+        .where('revoked_at', 'is', null)
+        .execute();
     }
     throw new SessionExpired();
   }

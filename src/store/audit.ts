@@ -8,23 +8,38 @@ export interface AuditEntry {
   data?: Record<string, unknown>;
 }
 
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
 /**
- * Appends an event to a hash chain, inside the caller's transaction. The chain head row is locked so
- * appends to one chain are serialised; chains are per customer, so customers never wait on each other.
+ * Appends an event to a hash chain, inside the caller's transaction, and returns the new head. The
+ * chain head row is locked (`FOR UPDATE`) so appends to one chain are serialised; chains are per
+ * customer, so customers never wait on each other. A caller that already locked the head passes it.
  * Never put a secret, code, PIN or token in `data`.
  */
-export async function appendAudit(tx: Db, chain: string, at: Date, entry: AuditEntry): Promise<void> {
-  const head = await tx.selectFrom('audit_heads').select(['seq', 'hash']).where('chain', '=', chain).forUpdate().executeTakeFirst();
+export async function appendAudit(tx: Db, chain: string, at: Date, entry: AuditEntry, lockedHead?: ChainHead | null): Promise<ChainHead> {
+  const head =
+    lockedHead !== undefined
+      ? lockedHead
+      : ((await tx.selectFrom('audit_heads').select(['seq', 'hash']).where('chain', '=', chain).forUpdate().executeTakeFirst()) ?? null);
   const seq = (head?.seq ?? 0) + 1;
   const prevHash = head?.hash ?? GENESIS_HASH;
   const body = { chain, seq, type: entry.type, actor: entry.actor, at: at.toISOString(), data: entry.data ?? {} };
   const hash = chainHash(prevHash, body);
+  // One statement: the event and the new head.
   await tx
-    .insertInto('audit_events')
-    .values({ chain, seq, type: body.type, actor: body.actor, at, data: JSON.stringify(body.data), prev_hash: prevHash, hash })
+    .with('event', (db) =>
+      db
+        .insertInto('audit_events')
+        .values({ chain, seq, type: body.type, actor: body.actor, at, data: JSON.stringify(body.data), prev_hash: prevHash, hash }),
+    )
+    .insertInto('audit_heads')
+    .values({ chain, seq, hash })
+    .onConflict((oc) => oc.column('chain').doUpdateSet({ seq, hash }))
     .execute();
-  if (head) await tx.updateTable('audit_heads').set({ seq, hash }).where('chain', '=', chain).execute();
-  else await tx.insertInto('audit_heads').values({ chain, seq, hash }).execute();
+  return { seq, hash };
 }
 
 export const customerChain = (customerId: string) => `customer:${customerId}`;

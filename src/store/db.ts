@@ -67,9 +67,7 @@ function lockDataDir(dataDir: string): () => void {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     const pid = Number(fs.readFileSync(file, 'utf8'));
     if (pid && pid !== process.pid && isAlive(pid)) {
-      throw new Error(
-        `The embedded database in ${dataDir} is in use by process ${pid} (a running server?). Stop it, or use the HTTP API.`,
-      );
+      throw new Error(`The embedded database in ${dataDir} is in use by process ${pid} (a running server?). Stop it, or use the HTTP API.`);
     }
     fs.writeFileSync(file, String(process.pid));
   }

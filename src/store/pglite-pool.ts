@@ -36,7 +36,9 @@ export class PGlitePool implements PostgresPool {
       async query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
         // Without parameters, use the simple protocol, which also runs multi-statement scripts (migrations).
         const res =
-          parameters.length === 0 ? (await db.exec(sql)).at(-1) ?? { rows: [], affectedRows: 0 } : await db.query<R>(sql, parameters as unknown[]);
+          parameters.length === 0
+            ? ((await db.exec(sql)).at(-1) ?? { rows: [], affectedRows: 0 })
+            : await db.query<R>(sql, parameters as unknown[]);
         const command = (sql.trimStart().split(/\s/, 1)[0]?.toUpperCase() ?? 'SELECT') as PostgresQueryResult<R>['command'];
         return { command, rowCount: res.affectedRows ?? res.rows.length, rows: res.rows as R[] };
       },

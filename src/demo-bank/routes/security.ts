@@ -20,10 +20,7 @@ const ActivateBody = Type.Object({ code: Type.String({ minLength: 1, maxLength: 
 export function securityRoutes(app: FastifyInstance, ctx: BankContext): void {
   app.get('/bank/api/security', async (request, reply) => {
     const { customer } = await requireCustomer(ctx, request, reply);
-    const [authenticators, status] = await Promise.all([
-      ctx.sesame.authenticators(customer.id),
-      ctx.sesame.security(customer.id),
-    ]);
+    const [authenticators, status] = await Promise.all([ctx.sesame.authenticators(customer.id), ctx.sesame.security(customer.id)]);
     return {
       authenticators: authenticators.filter((a) => a.status !== 'revoked'),
       status,

@@ -8,7 +8,12 @@ import { IdParam, problems, SecuritySchema } from '../schemas.js';
 export async function advisorRoutes(app: FastifyInstance, s: Services): Promise<void> {
   const tags = ['advisor'];
   app.get('/v1/advisor/customers/:id/security', {
-    schema: { tags, summary: "A customer's failures and blocks", params: IdParam, response: { 200: Type.Ref(SecuritySchema), ...problems(401, 404) } },
+    schema: {
+      tags,
+      summary: "A customer's failures and blocks",
+      params: IdParam,
+      response: { 200: Type.Ref(SecuritySchema), ...problems(401, 404) },
+    },
     handler: async (req) => securityView(s, (req.params as { id: string }).id),
   });
 

@@ -125,6 +125,10 @@ export async function authenticatorRoutes(app: FastifyInstance, s: Services): Pr
       response: { 200: Type.Ref(AuthenticatorSchema), ...problems(400, 401, 404, 422) },
     },
     handler: async (req) =>
-      revokeAuthenticator(s, { ...ctx(req), authenticatorId: (req.params as P).authenticatorId, ...((req.body as object | undefined) ?? {}) }),
+      revokeAuthenticator(s, {
+        ...ctx(req),
+        authenticatorId: (req.params as P).authenticatorId,
+        ...((req.body as object | undefined) ?? {}),
+      }),
   });
 }

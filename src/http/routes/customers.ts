@@ -80,7 +80,14 @@ export async function customerRoutes(app: FastifyInstance, s: Services): Promise
       response: {
         200: Type.Object({
           items: Type.Array(
-            Type.Object({ seq: Type.Integer(), type: Type.String(), actor: Type.String(), at: Type.String(), data: Type.Unknown(), hash: Type.String() }),
+            Type.Object({
+              seq: Type.Integer(),
+              type: Type.String(),
+              actor: Type.String(),
+              at: Type.String(),
+              data: Type.Unknown(),
+              hash: Type.String(),
+            }),
           ),
         }),
         ...problems(400, 401, 404),
@@ -91,7 +98,16 @@ export async function customerRoutes(app: FastifyInstance, s: Services): Promise
       const q = req.query as { limit?: string; before?: string };
       await findCustomer(s.db, id);
       const rows = await readChain(s.db, customerChain(id), Math.min(Number(q.limit ?? 100), 500), q.before ? Number(q.before) : undefined);
-      return { items: rows.map((r) => ({ seq: r.seq, type: r.type, actor: r.actor, at: new Date(r.at).toISOString(), data: r.data, hash: r.hash })) };
+      return {
+        items: rows.map((r) => ({
+          seq: r.seq,
+          type: r.type,
+          actor: r.actor,
+          at: new Date(r.at).toISOString(),
+          data: r.data,
+          hash: r.hash,
+        })),
+      };
     },
   });
 }

@@ -49,7 +49,9 @@ export async function operationRoutes(app: FastifyInstance, s: Services): Promis
       const body = req.body as { customerId: string; data: unknown; sessionToken?: string };
       // The data is validated against its own type's schema, for precise errors.
       const data = parseOperationData(body.data);
-      return reply.code(201).send(await createOperation(s, req.rp!.id, { customerId: body.customerId, data, sessionToken: body.sessionToken }));
+      return reply
+        .code(201)
+        .send(await createOperation(s, req.rp!.id, { customerId: body.customerId, data, sessionToken: body.sessionToken }));
     },
   });
 
@@ -59,7 +61,12 @@ export async function operationRoutes(app: FastifyInstance, s: Services): Promis
   });
 
   app.post('/v1/operations/:id/cancel', {
-    schema: { tags, summary: 'Cancel a pending operation', params: IdParam, response: { 200: Type.Ref(OperationSchema), ...problems(401, 404, 409) } },
+    schema: {
+      tags,
+      summary: 'Cancel a pending operation',
+      params: IdParam,
+      response: { 200: Type.Ref(OperationSchema), ...problems(401, 404, 409) },
+    },
     handler: async (req) => cancelOperation(s, req.rp!.id, (req.params as { id: string }).id),
   });
 
@@ -110,7 +117,9 @@ export async function operationRoutes(app: FastifyInstance, s: Services): Promis
           type: Type.String(),
           linkHash: Type.String(),
           amount: Type.Optional(Type.Object({ value: Type.Integer(), currency: Type.String() })),
-          payees: Type.Optional(Type.Array(Type.Object({ name: Type.String(), iban: Type.Optional(Type.String()), merchantId: Type.Optional(Type.String()) }))),
+          payees: Type.Optional(
+            Type.Array(Type.Object({ name: Type.String(), iban: Type.Optional(Type.String()), merchantId: Type.Optional(Type.String()) })),
+          ),
           methods: Type.Array(Type.String()),
           categories: Type.Array(Type.String()),
           reusedFromSession: Type.Optional(Type.Array(Type.String())),
@@ -118,7 +127,8 @@ export async function operationRoutes(app: FastifyInstance, s: Services): Promis
         ...problems(400, 401, 404, 409),
       },
     },
-    validatorCompiler: ({ httpPart }) => (httpPart === 'body' ? bodyWithOperationData(ConsumeBody, 'data', true)() : (v: unknown) => ({ value: v })),
+    validatorCompiler: ({ httpPart }) =>
+      httpPart === 'body' ? bodyWithOperationData(ConsumeBody, 'data', true)() : (v: unknown) => ({ value: v }),
     handler: async (req) => {
       const body = req.body as { code: string; data?: unknown };
       const data = body.data === undefined ? undefined : parseOperationData(body.data);

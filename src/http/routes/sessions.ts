@@ -45,7 +45,10 @@ export async function sessionRoutes(app: FastifyInstance, s: Services): Promise<
     schema: {
       tags,
       summary: 'End one of the customer’s other sessions',
-      params: Type.Object({ id: Type.String({ maxLength: 64 }), sessionId: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
+      params: Type.Object(
+        { id: Type.String({ maxLength: 64 }), sessionId: Type.String({ maxLength: 64 }) },
+        { additionalProperties: false },
+      ),
       response: { 204: Type.Null(), ...problems(401, 404) },
     },
     handler: async (req, reply) => {

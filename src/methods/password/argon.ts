@@ -55,9 +55,7 @@ export async function verifyPassword(stored: string, password: string): Promise<
 export function needsRehash(stored: string, params: Argon2Params): boolean {
   const m = PHC.exec(stored);
   if (!m) return true;
-  return (
-    Number(m[1]) !== params.memoryCost || Number(m[2]) !== params.timeCost || Number(m[3]) !== params.parallelism
-  );
+  return Number(m[1]) !== params.memoryCost || Number(m[2]) !== params.timeCost || Number(m[3]) !== params.parallelism;
 }
 
 const dummies = new Map<string, Promise<string>>();

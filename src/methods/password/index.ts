@@ -25,6 +25,11 @@ export const passwordMethod: AuthMethod<{ ok: boolean; digest: string | null }> 
     if (!old || !proof.password || !needsRehash(old, deps.config.argon2)) return;
     const fresh = await hashPassword(proof.password, deps.config.argon2);
     // Only if nobody changed the password meanwhile.
-    await db.updateTable('authenticators').set({ secret_digest: fresh }).where('id', '=', authenticator.id).where('secret_digest', '=', old).execute();
+    await db
+      .updateTable('authenticators')
+      .set({ secret_digest: fresh })
+      .where('id', '=', authenticator.id)
+      .where('secret_digest', '=', old)
+      .execute();
   },
 };

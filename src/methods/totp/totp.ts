@@ -103,9 +103,7 @@ export type TotpMatch = { ok: true; step: number } | { ok: false };
  * const m = matchTotp({ ...params, code: '492039', now: clock.now(), window: 1, lastUsedStep: row.last_used_step });
  * if (m.ok) await saveLastUsedStep(row.id, m.step);
  */
-export function matchTotp(
-  p: TotpParams & { code: string; now: Date; window: number; lastUsedStep: number | null },
-): TotpMatch {
+export function matchTotp(p: TotpParams & { code: string; now: Date; window: number; lastUsedStep: number | null }): TotpMatch {
   if (!Number.isInteger(p.window) || p.window < 0) throw new RangeError('TOTP window must be a whole number ≥ 0.');
   if (!Number.isInteger(p.period) || p.period < 1) throw new RangeError('TOTP period must be a whole number ≥ 1.');
   // Refuse malformed input before any HMAC: no work for garbage, and no leading/trailing space tricks.
