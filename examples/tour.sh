@@ -62,17 +62,19 @@ step "4. A wrong attempt fails without saying which element was wrong"
 BAD=$(api POST /v1/operations "{\"customerId\":\"$CID\",\"data\":{\"type\":\"login\"}}" 201 | jq -r .id)
 api POST "/v1/operations/$BAD/authenticate" '{"factors":[{"method":"password","password":"wrong password"},{"method":"totp","code":"000000"}]}' 401 | jq -c '{code,detail,remainingAttempts}'
 
-step "5. A payment of 250.00 EUR to Plomberie Martin, authorised with both elements"
+step "5. A payment of 250.00 EUR to Plomberie Martin, in the login session: the TOTP is applied now"
+# Started in the session, the payment reuses the knowledge element of the login (EBA Q&A 2018_4141);
+# the possession element is applied now and the authentication code is bound to amount and payee.
 PAYMENT='{"type":"payment","amount":{"value":25000,"currency":"EUR"},"payee":{"name":"Plomberie Martin","iban":"FR76 3000 6000 0112 3456 7890 189"}}'
-OP=$(api POST /v1/operations "{\"customerId\":\"$CID\",\"data\":$PAYMENT}" 201)
+OP=$(api POST /v1/operations "{\"customerId\":\"$CID\",\"sessionToken\":\"$SESSION\",\"data\":$PAYMENT}" 201)
 OP_ID=$(jq -r .id <<<"$OP"); jq -c '{id,type,linkHash,data}' <<<"$OP"
 next_totp   # a TOTP code is accepted once: this may wait for the next 30-second step
-CODE=$(api POST "/v1/operations/$OP_ID/authenticate" "{\"factors\":[{\"method\":\"password\",\"password\":\"correct horse battery\"},{\"method\":\"totp\",\"code\":\"$TOTP\"}]}" | jq -r .authenticationCode)
+CODE=$(api POST "/v1/operations/$OP_ID/authenticate" "{\"factors\":[{\"method\":\"totp\",\"code\":\"$TOTP\"}]}" | jq -r .authenticationCode)
 echo "authentication code: ${CODE:0:40}…"
 
 step "6. The bank verifies the code: signature offline (JWKS), then consumes it once"
 JWKS=$(curl -sS "$URL/.well-known/jwks.json"); echo "JWKS: $(jq -c '[.keys[] | {kid,alg}]' <<<"$JWKS")"
-jq -R 'split(".")[1] | gsub("-";"+") | gsub("_";"/") | @base64d | fromjson | {op,lh,amount,payees,methods,categories,exp}' <<<"$CODE"
+jq -R 'split(".")[1] | gsub("-";"+") | gsub("_";"/") | @base64d | fromjson | {op,lh,amount,payees,methods,categories,reused,exp}' <<<"$CODE"
 TAMPERED=${PAYMENT/25000/25001}
 api POST /v1/authentication-codes/consume "{\"code\":\"$CODE\",\"data\":$TAMPERED}" 409 | jq -c '{code,detail}'
 api POST /v1/authentication-codes/consume "{\"code\":\"$CODE\",\"data\":$PAYMENT}" | jq -c '{operationId,type,amount,payees}'

@@ -9,7 +9,7 @@ import { startWebhookLoop } from './events/webhooks.js';
 import { buildHttp } from './http/server.js';
 import { openStore } from './store/db.js';
 import { demoBankPlugin } from './demo-bank/index.js';
-import { seedDemo, type DemoData } from './demo/seed.js';
+import { ensureDevApiKey, seedDemo, type DemoData } from './demo/seed.js';
 
 export interface Sesame {
   app: FastifyInstance;
@@ -18,6 +18,8 @@ export interface Sesame {
   url: string;
   /** Demo data, in development mode with the demo on. */
   demo: DemoData | null;
+  /** Development mode: the demo relying party's API key (also in `<data dir>/dev-api-key.txt`). */
+  devApiKey: string | null;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -51,6 +53,7 @@ export async function createSesame(opts: CreateSesameOptions): Promise<Sesame> {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: dataDir ? path.join(dataDir, 'pglite') : null });
   const services = await createServices(config, opts.clock ?? systemClock, store, dataDir);
   const demo = config.demo ? await seedDemo(services, dataDir) : null;
+  const devKey = !demo && config.mode === 'development' ? await ensureDevApiKey(services, dataDir) : null;
   // The demo bank is a relying party like any other: it calls this server over HTTP with its API key.
   const plugins = demo
     ? [(app: FastifyInstance) => demoBankPlugin(app, { sesameUrl: baseUrl, apiKey: demo.apiKey, clock: services.clock })]
@@ -62,6 +65,7 @@ export async function createSesame(opts: CreateSesameOptions): Promise<Sesame> {
     services,
     url: baseUrl,
     demo,
+    devApiKey: demo?.apiKey ?? devKey?.apiKey ?? null,
     async listen() {
       await app.listen({ port: config.port, host: config.host });
       return baseUrl;

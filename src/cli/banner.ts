@@ -7,13 +7,14 @@ export function printBanner(config: Config, url: string, sesame: Sesame): void {
     '',
     `  Sésame is running (${config.mode}, ${sesame.services.store.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
     '',
-    `  Demo web banking   ${url}/`,
+    ...(sesame.demo ? [`  Demo web banking   ${url}/`] : []),
     `  API reference      ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
     `  Health             ${url}/health  ${url}/ready`,
   ];
+  if (sesame.devApiKey) lines.push('', `  Demo relying-party API key:  ${sesame.devApiKey}   (also in ${config.dataDir}/dev-api-key.txt)`);
   const demo = sesame.demo;
   if (demo) {
-    lines.push('', `  Demo relying-party API key:  ${demo.apiKey}`, '  Demo customers (identifier / password / TOTP seed):');
+    lines.push('  Demo customers (identifier / password / TOTP seed):');
     for (const c of demo.customers) {
       lines.push(`    ${c.ref.padEnd(8)} ${c.password.padEnd(18)} ${c.totpSecret}   code: oathtool --totp -b ${c.totpSecret}`);
     }

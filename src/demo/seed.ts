@@ -44,24 +44,33 @@ const CUSTOMERS = [
   },
 ];
 
-export async function seedDemo(s: Services, dataDir: string | null): Promise<DemoData> {
+/**
+ * Development mode: the relying-party API key of the demo bank, created on first start and kept in
+ * `<data dir>/dev-api-key.txt` so that scripts (the tour, `npm test`) find it.
+ */
+export async function ensureDevApiKey(s: Services, dataDir: string | null): Promise<{ rpId: string; apiKey: string; created: boolean }> {
   const keyFile = dataDir ? path.join(dataDir, 'dev-api-key.txt') : null;
   const existing = keyFile && fs.existsSync(keyFile) ? fs.readFileSync(keyFile, 'utf8').trim() : null;
-  if (existing && (await relyingPartyByKey(s.db, existing))) {
-    return { apiKey: existing, customers: await readDemoCustomers(s), created: false };
-  }
-  const rp = await createRelyingParty(s, 'Banque Démo (web banking)');
+  const rp = existing ? await relyingPartyByKey(s.db, existing) : null;
+  if (existing && rp) return { rpId: rp.id, apiKey: existing, created: false };
+  const created = await createRelyingParty(s, 'Banque Démo (web banking)');
   if (keyFile) {
     fs.mkdirSync(path.dirname(keyFile), { recursive: true });
-    fs.writeFileSync(keyFile, rp.apiKey + '\n', { mode: 0o600 });
+    fs.writeFileSync(keyFile, created.apiKey + '\n', { mode: 0o600 });
   }
+  return { rpId: created.id, apiKey: created.apiKey, created: true };
+}
+
+export async function seedDemo(s: Services, dataDir: string | null): Promise<DemoData> {
+  const rp = await ensureDevApiKey(s, dataDir);
+  if (!rp.created) return { apiKey: rp.apiKey, customers: await readDemoCustomers(s), created: false };
   const customers: DemoCustomer[] = [];
   for (const c of CUSTOMERS) {
     const { password, ...facts } = c;
     const existingCustomer = await s.db.selectFrom('customers').select('id').where('external_ref', '=', c.ref).executeTakeFirst();
     if (existingCustomer) continue;
     const customer = await createCustomer(s, facts, 'system:demo');
-    const ctx = { rpId: rp.id, customerId: customer.id };
+    const ctx = { rpId: rp.rpId, customerId: customer.id };
     await setPassword(s, { ...ctx, password });
     const totp = await enrolTotp(s, { ...ctx, label: 'oathtool' });
     const code = codeAtStep({ secretBase32: totp.secret, algorithm: totp.algorithm, digits: totp.digits }, stepAt(s.clock.now(), 30));
