@@ -2,7 +2,8 @@ import type { Sesame } from '../app.js';
 import type { Config } from '../config.js';
 
 /** What `npm start` prints: where to go and, in development, the demo credentials. */
-export function printBanner(config: Config, url: string, sesame: Sesame): void {
+export function printBanner(config: Config, sesame: Sesame): void {
+  const url = config.publicUrl;
   const lines = [
     '',
     `  Sésame is running (${config.mode}, ${sesame.services.store.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,

@@ -136,8 +136,8 @@ async function serve(args: string[]): Promise<number> {
   if (dev && !env.SESAME_MODE) env.SESAME_MODE = 'development';
   const config = loadConfig(env);
   const sesame = await createSesame({ config });
-  const url = await sesame.listen();
-  printBanner(config, url, sesame);
+  await sesame.listen();
+  printBanner(config, sesame);
   const stop = async () => {
     await sesame.close();
     process.exit(0);
