@@ -7,6 +7,7 @@ import { systemClock } from '../core/clock.js';
 import { openStore } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { verifyAllChains } from '../store/audit.js';
+import { resealAll } from '../journeys/reseal.js';
 import { activateTotp, enrolTotp } from '../journeys/authenticators.js';
 import { createCustomer, findCustomerByRef } from '../journeys/customers.js';
 import { ADVISOR_CHANNELS, ADVISOR_ROLES, createAdvisor, createRelyingParty } from '../journeys/principals.js';
@@ -30,6 +31,7 @@ const HELP = `Usage: sesame <command> [options]
   advisors create --name N --roles unblock,read --channel branch|phone|fraud|admin
                                         Create an advisor; prints the token once
   keys rotate                           New signing key for authentication codes
+  keys reseal                           Re-encrypt secrets at rest with the first key of SESAME_KEKS
   audit verify                          Check every audit hash chain; exit 1 on tampering
 
 Configuration comes from environment variables (see README).`;
@@ -115,6 +117,11 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'keys rotate': {
         console.log(`New signing key ${await s.signingKeys.rotate()}; the previous one stays published for a day.`);
+        return 0;
+      }
+      case 'keys reseal': {
+        const r = await resealAll(s);
+        console.log(`${r.resealed} secrets re-encrypted with key-encryption key "${s.sealer.activeKeyId}".`);
         return 0;
       }
       case 'audit verify': {

@@ -4,7 +4,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
  * Envelope encryption of secrets at rest (TOTP/HOTP seeds, signing keys, webhook secrets) with a
  * key-encryption key (KEK). AES-256-GCM; the associated data binds a ciphertext to its row so that a
  * sealed seed copied onto another authenticator does not open. Several KEKs may be loaded: the first
- * seals, any opens, so keys rotate without downtime (`sesame keys rotate-kek` re-seals).
+ * seals, any opens, so keys rotate without downtime (`sesame keys reseal` re-encrypts under the new one).
  *
  * Format: `<kid>.<iv b64url>.<ciphertext‖tag b64url>`.
  */

@@ -332,3 +332,64 @@ async function recordAdded(
   await appendAudit(tx, customerChain(c.customerId), now, { type: 'authenticator.added', actor: `rp:${c.rpId}`, data });
   await enqueueEvent(tx, now, { type: 'authenticator.added', rpId: null, data });
 }
+
+/**
+ * Suspends an active authenticator (a phone reported lost, a suspicion): protective, so no SCA is asked.
+ * It stops counting for SCA at once; resuming it is binding it again, under step-up.
+ */
+export async function suspendAuthenticator(
+  s: Services,
+  c: Change & { authenticatorId: string; reason?: string | undefined },
+): Promise<AuthenticatorView> {
+  return s.db.transaction().execute(async (tx) => {
+    const now = s.clock.now();
+    const row = await tx
+      .updateTable('authenticators')
+      .set({ status: 'suspended' })
+      .where('id', '=', c.authenticatorId)
+      .where('customer_id', '=', c.customerId)
+      .where('status', '=', 'active')
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw await notInState(tx, c, 'active');
+    const data = { customerId: c.customerId, authenticatorId: row.id, kind: row.kind, category: row.category, reason: c.reason ?? null };
+    await appendAudit(tx, customerChain(c.customerId), now, { type: 'authenticator.suspended', actor: `rp:${c.rpId}`, data });
+    await enqueueEvent(tx, now, { type: 'authenticator.suspended', rpId: null, data });
+    return authenticatorView(row);
+  });
+}
+
+export async function resumeAuthenticator(s: Services, c: Change & { authenticatorId: string }): Promise<AuthenticatorView> {
+  const a = await s.db
+    .selectFrom('authenticators')
+    .select('kind')
+    .where('id', '=', c.authenticatorId)
+    .where('customer_id', '=', c.customerId)
+    .executeTakeFirst();
+  if (!a) throw new NotFound('Authenticator');
+  return underStepUp(s, c, 'add', a.kind, async (tx, now, bootstrap) => {
+    const row = await tx
+      .updateTable('authenticators')
+      .set({ status: 'active' })
+      .where('id', '=', c.authenticatorId)
+      .where('status', '=', 'suspended')
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw await notInState(tx, c, 'suspended');
+    const data = { customerId: c.customerId, authenticatorId: row.id, kind: row.kind, category: row.category, bootstrap };
+    await appendAudit(tx, customerChain(c.customerId), now, { type: 'authenticator.resumed', actor: `rp:${c.rpId}`, data });
+    await enqueueEvent(tx, now, { type: 'authenticator.resumed', rpId: null, data });
+    return authenticatorView(row);
+  });
+}
+
+async function notInState(tx: Db, c: Change & { authenticatorId: string }, expected: string): Promise<Error> {
+  const row = await tx
+    .selectFrom('authenticators')
+    .select('status')
+    .where('id', '=', c.authenticatorId)
+    .where('customer_id', '=', c.customerId)
+    .executeTakeFirst();
+  if (!row || row.status === 'revoked') return new NotFound('Authenticator');
+  return new Conflict('ERR_AUTHENTICATOR_STATE', `The authenticator is ${row.status}, not ${expected}.`, { status: row.status });
+}

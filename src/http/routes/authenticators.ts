@@ -6,7 +6,9 @@ import {
   enrolTotp,
   listAuthenticators,
   regenerateRecoveryCodes,
+  resumeAuthenticator,
   revokeAuthenticator,
+  suspendAuthenticator,
   setPassword,
 } from '../../journeys/authenticators.js';
 import { AuthenticatorSchema, CustomerAuthParams, IdParam, problems } from '../schemas.js';
@@ -114,6 +116,38 @@ export async function authenticatorRoutes(app: FastifyInstance, s: Services): Pr
       },
     },
     handler: async (req, reply) => reply.code(201).send(await regenerateRecoveryCodes(s, { ...ctx(req), ...(req.body as object) })),
+  });
+
+  app.post('/v1/customers/:id/authenticators/:authenticatorId/suspend', {
+    schema: {
+      tags,
+      summary: 'Suspend an active authenticator (lost phone, suspicion): protective, no SCA needed',
+      params: CustomerAuthParams,
+      body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 300 })) }, { additionalProperties: false })),
+      response: { 200: Type.Ref(AuthenticatorSchema), ...problems(400, 401, 404, 409) },
+    },
+    handler: async (req) =>
+      suspendAuthenticator(s, {
+        ...ctx(req),
+        authenticatorId: (req.params as P).authenticatorId,
+        ...((req.body as object | undefined) ?? {}),
+      }),
+  });
+
+  app.post('/v1/customers/:id/authenticators/:authenticatorId/resume', {
+    schema: {
+      tags,
+      summary: 'Resume a suspended authenticator (binding it again: step-up once the customer can do SCA)',
+      params: CustomerAuthParams,
+      body: Type.Optional(Type.Object({ ...StepUp }, { additionalProperties: false })),
+      response: { 200: Type.Ref(AuthenticatorSchema), ...problems(400, 401, 404, 409, 422) },
+    },
+    handler: async (req) =>
+      resumeAuthenticator(s, {
+        ...ctx(req),
+        authenticatorId: (req.params as P).authenticatorId,
+        ...((req.body as object | undefined) ?? {}),
+      }),
   });
 
   app.delete('/v1/customers/:id/authenticators/:authenticatorId', {
