@@ -32,13 +32,14 @@ const TITLES: Record<number, string> = {
 };
 
 export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
+  // Extensions first: they can never overwrite the members RFC 9457 defines.
   return {
+    ...extra,
     type: `urn:sesame:problem:${code.replace(/^ERR_/, '').toLowerCase().replace(/_/g, '-')}`,
     title: TITLES[status] ?? 'Error',
     status,
     detail,
     code,
-    ...extra,
   };
 }
 

@@ -60,6 +60,8 @@ export async function authenticateOperation(
   input: AuthenticateInput,
 ): Promise<AuthenticateResult> {
   const { op, loginCategories } = await loadTarget(s.db, rpId, operationId);
+  // Checked again under the lock; here so that an expired operation is marked so (outside any rollback).
+  await assertPending(s.db, op, s.clock.now());
   const type = op.type as OperationType;
   const carried =
     op.session_id && s.scaPolicy.sessionReuse.has(type) && loginCategories?.includes(REUSABLE_CATEGORY) ? [REUSABLE_CATEGORY] : [];

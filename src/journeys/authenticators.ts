@@ -362,11 +362,14 @@ export async function suspendAuthenticator(
 export async function resumeAuthenticator(s: Services, c: Change & { authenticatorId: string }): Promise<AuthenticatorView> {
   const a = await s.db
     .selectFrom('authenticators')
-    .select('kind')
+    .select(['kind', 'status'])
     .where('id', '=', c.authenticatorId)
     .where('customer_id', '=', c.customerId)
     .executeTakeFirst();
-  if (!a) throw new NotFound('Authenticator');
+  if (!a || a.status === 'revoked') throw new NotFound('Authenticator');
+  // Say what is wrong with the request before asking for a step-up it would not need.
+  if (a.status !== 'suspended')
+    throw new Conflict('ERR_AUTHENTICATOR_STATE', `The authenticator is ${a.status}, not suspended.`, { authenticatorStatus: a.status });
   return underStepUp(s, c, 'add', a.kind, async (tx, now, bootstrap) => {
     const row = await tx
       .updateTable('authenticators')
@@ -391,5 +394,7 @@ async function notInState(tx: Db, c: Change & { authenticatorId: string }, expec
     .where('customer_id', '=', c.customerId)
     .executeTakeFirst();
   if (!row || row.status === 'revoked') return new NotFound('Authenticator');
-  return new Conflict('ERR_AUTHENTICATOR_STATE', `The authenticator is ${row.status}, not ${expected}.`, { status: row.status });
+  return new Conflict('ERR_AUTHENTICATOR_STATE', `The authenticator is ${row.status}, not ${expected}.`, {
+    authenticatorStatus: row.status,
+  });
 }

@@ -33,12 +33,14 @@ export interface OperationView {
   sessionId: string | null;
 }
 
-export function operationView(op: OperationRow): OperationView {
+/** A pending operation past its expiry is expired, whether or not the row says so yet. */
+export function operationView(op: OperationRow, now?: Date): OperationView {
+  const expired = op.status === 'pending' && now !== undefined && new Date(op.expires_at) <= now;
   return {
     id: op.id,
     customerId: op.customer_id,
     type: op.type as OperationType,
-    status: op.status,
+    status: expired ? 'expired' : op.status,
     data: op.data as unknown as OperationData,
     linkHash: op.link_hash,
     createdAt: iso(op.created_at)!,
@@ -122,7 +124,7 @@ export async function assertPending(db: Db, op: OperationRow, now: Date): Promis
     throw new Conflict('ERR_OPERATION_EXPIRED', 'The operation has expired; create a new one.');
   }
   if (op.status !== 'pending') {
-    throw new Conflict('ERR_OPERATION_NOT_PENDING', `The operation is ${op.status}.`, { status: op.status });
+    throw new Conflict('ERR_OPERATION_NOT_PENDING', `The operation is ${op.status}.`, { operationStatus: op.status });
   }
 }
 

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../../context.js';
 import {
   activateTotp,
@@ -25,6 +25,11 @@ const StepUp = {
 };
 
 type P = { id: string; authenticatorId: string };
+
+/** Routes whose every field is optional accept no body at all (a plain DELETE). */
+async function bodyOptional(req: FastifyRequest): Promise<void> {
+  if (req.body === undefined || req.body === null) req.body = {};
+}
 
 export async function authenticatorRoutes(app: FastifyInstance, s: Services): Promise<void> {
   const tags = ['authenticators'];
@@ -115,6 +120,7 @@ export async function authenticatorRoutes(app: FastifyInstance, s: Services): Pr
         ...problems(400, 401, 404, 422),
       },
     },
+    preValidation: bodyOptional,
     handler: async (req, reply) => reply.code(201).send(await regenerateRecoveryCodes(s, { ...ctx(req), ...(req.body as object) })),
   });
 
@@ -123,9 +129,10 @@ export async function authenticatorRoutes(app: FastifyInstance, s: Services): Pr
       tags,
       summary: 'Suspend an active authenticator (lost phone, suspicion): protective, no SCA needed',
       params: CustomerAuthParams,
-      body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 300 })) }, { additionalProperties: false })),
+      body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 300 })) }, { additionalProperties: false }),
       response: { 200: Type.Ref(AuthenticatorSchema), ...problems(400, 401, 404, 409) },
     },
+    preValidation: bodyOptional,
     handler: async (req) =>
       suspendAuthenticator(s, {
         ...ctx(req),
@@ -139,9 +146,10 @@ export async function authenticatorRoutes(app: FastifyInstance, s: Services): Pr
       tags,
       summary: 'Resume a suspended authenticator (binding it again: step-up once the customer can do SCA)',
       params: CustomerAuthParams,
-      body: Type.Optional(Type.Object({ ...StepUp }, { additionalProperties: false })),
+      body: Type.Object({ ...StepUp }, { additionalProperties: false }),
       response: { 200: Type.Ref(AuthenticatorSchema), ...problems(400, 401, 404, 409, 422) },
     },
+    preValidation: bodyOptional,
     handler: async (req) =>
       resumeAuthenticator(s, {
         ...ctx(req),
@@ -155,9 +163,10 @@ export async function authenticatorRoutes(app: FastifyInstance, s: Services): Pr
       tags,
       summary: 'Revoke an authenticator',
       params: CustomerAuthParams,
-      body: Type.Optional(Type.Object({ ...StepUp }, { additionalProperties: false })),
+      body: Type.Object({ ...StepUp }, { additionalProperties: false }),
       response: { 200: Type.Ref(AuthenticatorSchema), ...problems(400, 401, 404, 422) },
     },
+    preValidation: bodyOptional,
     handler: async (req) =>
       revokeAuthenticator(s, {
         ...ctx(req),

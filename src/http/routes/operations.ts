@@ -57,7 +57,7 @@ export async function operationRoutes(app: FastifyInstance, s: Services): Promis
 
   app.get('/v1/operations/:id', {
     schema: { tags, summary: 'Read an operation', params: IdParam, response: { 200: Type.Ref(OperationSchema), ...problems(401, 404) } },
-    handler: async (req) => operationView(await findOperation(s.db, req.rp!.id, (req.params as { id: string }).id)),
+    handler: async (req) => operationView(await findOperation(s.db, req.rp!.id, (req.params as { id: string }).id), s.clock.now()),
   });
 
   app.post('/v1/operations/:id/cancel', {
