@@ -107,21 +107,7 @@ export async function setPassword(s: Services, c: Change & { password: string })
   if (problem) throw new InvalidRequest('ERR_PASSWORD_POLICY', problem, { field: 'password' });
   const digest = await hashPassword(c.password, s.config.argon2);
   return underStepUp(s, c, 'add', 'password', async (tx, now, bootstrap) => {
-    await tx
-      .updateTable('authenticators')
-      .set({ status: 'revoked', revoked_at: now })
-      .where('customer_id', '=', c.customerId)
-      .where('kind', '=', 'password')
-      .where('status', '!=', 'revoked')
-      .execute();
-    const row = await insertAuthenticator(tx, {
-      customerId: c.customerId,
-      kind: 'password',
-      label: 'Mot de passe',
-      status: 'active',
-      now,
-      secretDigest: digest,
-    });
+    const row = await replaceSingle(tx, { customerId: c.customerId, kind: 'password', label: 'Mot de passe', now, secretDigest: digest });
     await recordAdded(tx, c, row, now, bootstrap);
     return authenticatorView(row);
   });
@@ -230,20 +216,7 @@ export async function activateTotp(
 export async function regenerateRecoveryCodes(s: Services, c: Change): Promise<AuthenticatorView & { codes: string[] }> {
   const codes = generateRecoveryCodes(10);
   return underStepUp(s, c, 'regenerate', 'recovery', async (tx, now, bootstrap) => {
-    await tx
-      .updateTable('authenticators')
-      .set({ status: 'revoked', revoked_at: now })
-      .where('customer_id', '=', c.customerId)
-      .where('kind', '=', 'recovery')
-      .where('status', '!=', 'revoked')
-      .execute();
-    const row = await insertAuthenticator(tx, {
-      customerId: c.customerId,
-      kind: 'recovery',
-      label: 'Codes de secours',
-      status: 'active',
-      now,
-    });
+    const row = await replaceSingle(tx, { customerId: c.customerId, kind: 'recovery', label: 'Codes de secours', now });
     await tx
       .insertInto('recovery_codes')
       .values(
@@ -282,6 +255,21 @@ export async function revokeAuthenticator(s: Services, c: Change & { authenticat
     if (a.status === 'active') await enqueueEvent(tx, now, { type: 'authenticator.removed', rpId: null, data });
     return authenticatorView(row);
   });
+}
+
+/** Kinds a customer has at most one of (password, recovery codes): the new one replaces the old. */
+async function replaceSingle(
+  tx: Db,
+  a: { customerId: string; kind: string; label: string; now: Date; secretDigest?: string },
+): Promise<AuthenticatorRow> {
+  await tx
+    .updateTable('authenticators')
+    .set({ status: 'revoked', revoked_at: a.now })
+    .where('customer_id', '=', a.customerId)
+    .where('kind', '=', a.kind)
+    .where('status', '!=', 'revoked')
+    .execute();
+  return insertAuthenticator(tx, { ...a, status: 'active' });
 }
 
 async function insertAuthenticator(
