@@ -110,6 +110,10 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
 
   await app.register(async (rp) => {
     rp.addHook('onRequest', requireRelyingParty(s));
+    // Answers carry secrets (session tokens, authentication codes, TOTP seeds): never cached anywhere.
+    rp.addHook('onSend', async (_req, reply) => {
+      reply.header('cache-control', 'no-store');
+    });
     rp.addHook('onRoute', (route) => {
       route.schema = { ...route.schema, security: [{ apiKey: [] }] };
     });
@@ -135,6 +139,9 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
   });
   await app.register(async (adv) => {
     adv.addHook('onRequest', requireAdvisor(s));
+    adv.addHook('onSend', async (_req, reply) => {
+      reply.header('cache-control', 'no-store');
+    });
     adv.addHook('onRoute', (route) => {
       route.schema = { ...route.schema, security: [{ advisorToken: [] }] };
     });
