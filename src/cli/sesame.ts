@@ -36,6 +36,8 @@ const HELP = `Usage: sesame <command> [options]
 
 Configuration comes from environment variables (see README).`;
 
+const COMMANDS = ['customers create', 'totp enrol', 'totp activate', 'rp create', 'advisors create', 'keys rotate', 'keys reseal', 'audit verify'];
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
   if (!cmd || cmd === 'help' || cmd === '--help') {
@@ -43,6 +45,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'serve') return serve([sub, ...rest].filter((a): a is string => !!a));
+  const command = [cmd, sub].filter(Boolean).join(' ');
+  // Refuse an unknown command before touching (or creating) any database.
+  if (cmd !== 'migrate' && !COMMANDS.includes(command)) {
+    console.error(`Unknown command "${command}".\n\n${HELP}`);
+    return 2;
+  }
   const config = loadConfig();
   if (cmd === 'migrate') {
     const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: pgliteDir(config), migrate: false });

@@ -22,22 +22,24 @@ export function linkHash(data: OperationData): string {
 /**
  * Brings operation data to its one canonical form (IBANs without spaces, upper case, checked) and
  * enforces the cross-field rules a schema cannot express (a batch's total is the sum of its payees).
+ * Errors name the field under `at`, the data's place in the request (e.g. `data`).
  */
-export function normaliseOperationData(data: OperationData): OperationData {
+export function normaliseOperationData(data: OperationData, at = ''): OperationData {
+  const under = (path: string) => (at ? `${at}/${path}` : path);
   switch (data.type) {
     case 'payment':
     case 'online_card_payment':
-      return { ...data, payee: normalisePayee(data.payee, 'payee') };
     case 'add_beneficiary':
-      return { ...data, payee: normalisePayee(data.payee, 'payee') };
+      return { ...data, payee: normalisePayee(data.payee, under('payee')) };
     case 'batch_payment': {
       const payees = data.payees.map((p, i) => ({
-        payee: normalisePayee(p.payee, `payees/${i}/payee`),
+        payee: normalisePayee(p.payee, under(`payees/${i}/payee`)),
         amount: p.amount,
       }));
       checkBatchTotal(
         data.total,
         payees.map((p) => p.amount),
+        under('total'),
       );
       return { ...data, payees };
     }
@@ -73,16 +75,16 @@ function ibanMod97(iban: string): number {
   return remainder;
 }
 
-function checkBatchTotal(total: Amount, amounts: Amount[]): void {
+function checkBatchTotal(total: Amount, amounts: Amount[], at: string): void {
   if (amounts.some((a) => a.currency !== total.currency)) {
     throw new InvalidRequest('ERR_BATCH_CURRENCY', 'Every payment of a batch must be in the currency of its total.', {
-      field: 'total/currency',
+      field: `${at}/currency`,
     });
   }
   const sum = amounts.reduce((s, a) => s + a.value, 0);
   if (sum !== total.value) {
     throw new InvalidRequest('ERR_BATCH_TOTAL', `The batch total (${total.value}) is not the sum of its payments (${sum}).`, {
-      field: 'total/value',
+      field: `${at}/value`,
     });
   }
 }

@@ -63,27 +63,23 @@ export async function dispatchDueEvents(s: Services, fetchImpl: typeof fetch = f
     .execute();
   const result = { delivered: 0, failed: 0 };
   for (const ev of claimed) {
-    const targets = rps.filter((rp) => ev.rp_id === null || rp.id === ev.rp_id);
+    // Each bank gets the event once it acknowledged it; a failing one does not hold the others back.
+    const targets = rps.filter((rp) => (ev.rp_id === null || rp.id === ev.rp_id) && !ev.delivered_to.includes(rp.id));
     const body = JSON.stringify(ev.payload);
-    let error: string | null = null;
+    const errors: string[] = [];
+    const deliveredTo = [...ev.delivered_to];
     for (const rp of targets) {
       const secret = s.sealer.open(rp.webhook_secret_sealed!, `webhook:${rp.id}`).toString('utf8');
-      error ??= await post(
-        fetchImpl,
-        rp.webhook_url!,
-        body,
-        secret,
-        ev.id,
-        ev.type,
-        s.config.webhooks.timeoutMs,
-        Math.floor(s.clock.now().getTime() / 1000),
-      );
+      const t = Math.floor(s.clock.now().getTime() / 1000);
+      const error = await post(fetchImpl, rp.webhook_url!, body, secret, ev.id, ev.type, s.config.webhooks.timeoutMs, t);
+      if (error === null) deliveredTo.push(rp.id);
+      else errors.push(`${rp.id}: ${error}`);
     }
     const attempts = ev.attempts + 1;
-    if (error === null) {
+    if (errors.length === 0) {
       await s.db
         .updateTable('outbox_events')
-        .set({ status: 'delivered', attempts, delivered_at: s.clock.now(), last_error: null })
+        .set({ status: 'delivered', attempts, delivered_at: s.clock.now(), last_error: null, delivered_to: deliveredTo })
         .where('id', '=', ev.id)
         .execute();
       result.delivered++;
@@ -94,8 +90,9 @@ export async function dispatchDueEvents(s: Services, fetchImpl: typeof fetch = f
         .set({
           status: giveUp ? 'failed' : 'pending',
           attempts,
-          last_error: error.slice(0, 500),
+          last_error: errors.join('; ').slice(0, 500),
           next_attempt_at: new Date(s.clock.now().getTime() + backoffMs(attempts)),
+          delivered_to: deliveredTo,
         })
         .where('id', '=', ev.id)
         .execute();

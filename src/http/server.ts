@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { InvalidRequest } from '../core/errors.js';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
@@ -34,9 +35,14 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
     bodyLimit: 64 * 1024,
     trustProxy: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // A malformed URL (bad percent-encoding) is bad input like any other: problem+json.
+    frameworkErrors: (err, _req, reply) => sendProblem(reply, problem(400, 'ERR_MALFORMED', err.message)),
     // Request bodies are never logged; the default serializers log method and URL only.
   });
   installProblemHandlers(app);
+  // The API speaks JSON only: any other body is refused with 415 rather than parsed as text.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('preValidation', refuseNulCharacters);
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
 
   const dev = s.config.mode === 'development';
@@ -152,6 +158,33 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
   if (opts.webDist && fs.existsSync(path.join(opts.webDist, 'index.html'))) await serveWeb(app, opts.webDist);
   else app.setNotFoundHandler(noRoute);
   return app;
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000: refuse it in any id, query or body string with a 400 naming the
+ * field, before it reaches the database.
+ */
+async function refuseNulCharacters(req: FastifyRequest): Promise<void> {
+  const field = findNul(req.params, 'params') ?? findNul(req.query, 'querystring') ?? findNul(req.body, '');
+  if (field !== null)
+    throw new InvalidRequest('ERR_VALIDATION', `${field || 'body'} must not contain a NUL character.`, { field: field || 'body' });
+}
+
+function findNul(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const hit = findNul(v, path ? `${path}/${i}` : String(i));
+      if (hit !== null) return hit;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes('\u0000')) return path || 'body';
+      const hit = findNul(v, path ? `${path}/${k}` : k);
+      if (hit !== null) return hit;
+    }
+  }
+  return null;
 }
 
 /** The single-page front-ends: files from the build, and index.html for client-side routes. */

@@ -106,7 +106,7 @@ export interface ConsumedCode {
  */
 export async function consumeAuthenticationCode(s: Services, rpId: string, code: string, data?: OperationData): Promise<ConsumedCode> {
   const claims = await verifyCode(s, rpId, code);
-  if (data !== undefined && linkHash(normaliseOperationData(data)) !== claims.lh) {
+  if (data !== undefined && linkHash(normaliseOperationData(data, 'data')) !== claims.lh) {
     throw new Conflict('ERR_LINK_MISMATCH', 'The operation data does not match what the customer authorised (amount or payee differ).');
   }
   return s.db.transaction().execute(async (tx) => {

@@ -61,7 +61,7 @@ export async function createOperation(
   rpId: string,
   input: { customerId: string; data: OperationData; sessionToken?: string | undefined },
 ): Promise<OperationView & { availableMethods: AvailableMethod[] }> {
-  const data = normaliseOperationData(input.data);
+  const data = normaliseOperationData(input.data, 'data');
   await findCustomer(s.db, input.customerId);
   const now = s.clock.now();
   let sessionId: string | null = null;

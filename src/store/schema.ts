@@ -144,6 +144,8 @@ export interface OutboxEventsTable {
   next_attempt_at: Timestamp;
   delivered_at: Timestamp | null;
   last_error: string | null;
+  /** Relying parties that acknowledged the event (a broadcast is retried only for the others). */
+  delivered_to: Generated<string[]>;
 }
 
 export interface SigningKeysTable {

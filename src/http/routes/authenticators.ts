@@ -28,7 +28,7 @@ type P = { id: string; authenticatorId: string };
 
 /** Routes whose every field is optional accept no body at all (a plain DELETE). */
 async function bodyOptional(req: FastifyRequest): Promise<void> {
-  if (req.body === undefined || req.body === null) req.body = {};
+  if (req.body === undefined) req.body = {};
 }
 
 export async function authenticatorRoutes(app: FastifyInstance, s: Services): Promise<void> {

@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/db.js';
+import { baseEnv, oathtool, requireOathtool, runCli, tempDir } from '../support/robust-processes.js';
+
+/**
+ * The operator's `sesame` commands, run as real processes on a temporary data folder with the embedded
+ * database: each command opens it and closes it again, so the next one (or a test) can open it.
+ */
+// Each command is a fresh process that loads the embedded database: seconds each on a busy machine.
+describe('the sesame CLI on an embedded database', { timeout: 120_000 }, () => {
+  let dir: string;
+  let env: Record<string, string>;
+  let customerId: string;
+  let totpId: string;
+  let secret: string;
+
+  beforeAll(() => {
+    requireOathtool();
+    dir = tempDir('sesame-cli-');
+    env = baseEnv({ SESAME_DATA_DIR: dir, SESAME_MODE: 'development', LOG_LEVEL: 'warn' });
+  });
+  afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = async (args: string[], extraEnv: Record<string, string> = {}) => {
+    const r = await runCli(args, { ...env, ...extraEnv });
+    return { ...r, all: `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}` };
+  };
+
+  it('migrate creates the database and applies the migrations', async () => {
+    const r = await run(['migrate']);
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toMatch(/^Applied: 001-initial/m);
+    // The lock is released when the command ends, so the next command can open the database.
+    expect(fs.existsSync(path.join(dir, 'pglite.lock'))).toBe(false);
+  });
+
+  it('rp create prints the API key once', async () => {
+    const r = await run(['rp', 'create', '--name', 'CLI bank']);
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toMatch(/^API key \(shown once\): sk_\S+$/m);
+  });
+
+  it('customers create registers the customer and prints it as JSON', async () => {
+    const r = await run(['customers', 'create', '--ref', 'r1', '--name', 'Test']);
+    expect(r.code, r.all).toBe(0);
+    const customer = JSON.parse(r.stdout);
+    expect(customer).toMatchObject({ ref: 'r1', displayName: 'Test' });
+    customerId = customer.id;
+  });
+
+  it('totp enrol prints an otpauth:// URI, a terminal QR code, the secret and the id', async () => {
+    const r = await run(['totp', 'enrol', '--customer', 'r1']);
+    expect(r.code, r.all).toBe(0);
+    const uri = /^URI:\s+(otpauth:\/\/totp\/\S+)$/m.exec(r.stdout)?.[1];
+    expect(uri, r.all).toBeDefined();
+    const parsed = new URL(uri!);
+    expect(parsed.searchParams.get('algorithm')).toBe('SHA1');
+    expect(parsed.searchParams.get('digits')).toBe('6');
+    expect(decodeURIComponent(parsed.pathname)).toContain('r1');
+    // The QR code is drawn with block characters over several lines.
+    expect(r.stdout.split('\n').filter((l) => /[█▀▄]/.test(l)).length).toBeGreaterThan(10);
+    secret = /^Secret:\s+([A-Z2-7]+)$/m.exec(r.stdout)?.[1] ?? '';
+    totpId = /^Id:\s+(\S+)$/m.exec(r.stdout)?.[1] ?? '';
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    expect(parsed.searchParams.get('secret')).toBe(secret);
+    expect(totpId).not.toBe('');
+    expect(r.stdout).toContain(`sesame totp activate --customer r1 --id ${totpId}`);
+  });
+
+  it('totp activate accepts the code oathtool computes', async () => {
+    // The next time step's code: the server accepts it (±1 step) for at least 60 s, however slowly the
+    // command starts on a busy machine.
+    const code = oathtool(['--totp', '-b', secret, '-N', `@${Math.floor(Date.now() / 1000) + 30}`]);
+    expect(code).toMatch(/^\d{6}$/);
+    const r = await run(['totp', 'activate', '--customer', 'r1', '--id', totpId, '--code', code]);
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toContain(`TOTP ${totpId} is active.`);
+  });
+
+  it('audit verify exits 0 on an untouched database', async () => {
+    const r = await run(['audit', 'verify']);
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toMatch(/\d+ chains, \d+ events: intact\./);
+  });
+
+  it('audit verify exits 1 and names the chain once an event was deleted behind its back', async () => {
+    const chain = `customer:${customerId}`;
+    const store = await openStore({ databaseUrl: null, dataDir: path.join(dir, 'pglite') });
+    try {
+      const events = await store.db.selectFrom('audit_events').select(['seq', 'type']).where('chain', '=', chain).orderBy('seq').execute();
+      expect(events.length).toBeGreaterThanOrEqual(2);
+      await sql`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change`.execute(store.db);
+      await store.db.deleteFrom('audit_events').where('chain', '=', chain).where('seq', '=', 1).execute();
+      await sql`ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_change`.execute(store.db);
+    } finally {
+      await store.close();
+    }
+    const r = await run(['audit', 'verify']);
+    expect(r.code, r.all).toBe(1);
+    expect(r.stderr).toContain(`TAMPERED chain ${chain}`);
+    expect(r.stdout).toMatch(/1 broken\./);
+  });
+
+  it('serve refuses SESAME_MAX_ATTEMPTS=6 with a message naming the rule', async () => {
+    const r = await run(['serve'], { SESAME_MAX_ATTEMPTS: '6', PORT: '0' });
+    expect(r.code, r.all).not.toBe(0);
+    expect(r.code, r.all).not.toBeNull();
+    expect(r.stderr).toContain('SESAME_MAX_ATTEMPTS=6 is refused');
+    expect(r.stderr).toMatch(/at most 5 consecutive failed attempts/);
+    expect(r.stderr).toContain('RTS art. 4(3)(b)');
+  });
+
+  it('an unknown command exits 2 with the usage', async () => {
+    const r = await run(['nonsense']);
+    expect(r.code, r.all).toBe(2);
+    expect(r.stderr).toContain('Unknown command "nonsense"');
+    expect(r.stderr).toContain('Usage: sesame <command>');
+  });
+
+  it('an unknown command needs no database: it creates none, and answers the same while a server holds it', async () => {
+    // A usage error says nothing about the database; opening (or creating) one first only adds ways to fail.
+    const fresh = tempDir('sesame-cli-usage-');
+    try {
+      const r = await run(['nonsense'], { SESAME_DATA_DIR: fresh });
+      expect(r.code, r.all).toBe(2);
+      expect(fs.readdirSync(fresh), 'files created by `sesame nonsense`').toEqual([]);
+    } finally {
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
+    const lock = path.join(dir, 'pglite.lock');
+    fs.writeFileSync(lock, String(process.pid));
+    try {
+      const r = await run(['nonsense']);
+      expect(r.code, r.all).toBe(2);
+      expect(r.stderr).toContain('Usage: sesame <command>');
+    } finally {
+      fs.rmSync(lock, { force: true });
+    }
+  });
+});

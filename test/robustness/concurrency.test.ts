@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { Secret, TOTP } from 'otpauth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { baseEnv, runCli, startServerProcess, tempDir, type ServerProcess } from '../support/robust-processes.js';
+
+/**
+ * RTS art. 4(3)(b) under real concurrency: two server processes on one PostgreSQL database receive 200
+ * simultaneous wrong attempts for one customer. The count is kept in the database under a row lock, so
+ * exactly `maxAttempts` failures are counted and everything after them meets the block, whichever
+ * process answers. Needs a PostgreSQL server: the embedded database belongs to one process.
+ */
+const pgUrl = process.env.TEST_DATABASE_URL;
+const ATTEMPTS = 200;
+const MAX_ATTEMPTS = 5;
+const PASSWORD = 'correct horse battery staple';
+
+const suite = pgUrl ? describe : describe.skip;
+const title = pgUrl
+  ? 'two server processes on one PostgreSQL count exactly 5 failures out of 200 concurrent wrong attempts'
+  : 'two server processes on one PostgreSQL (SKIPPED: set TEST_DATABASE_URL to a PostgreSQL server to run it)';
+
+suite(title, () => {
+  let tdb: TestDatabase;
+  const servers: ServerProcess[] = [];
+  const dirs: string[] = [];
+  let apiKey: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase('postgres');
+    const kek = randomBytes(32).toString('base64');
+    const dataDir = () => {
+      const d = tempDir('sesame-conc-');
+      dirs.push(d);
+      return d;
+    };
+    env = baseEnv({
+      DATABASE_URL: tdb.databaseUrl!,
+      SESAME_MODE: 'development',
+      SESAME_DEMO: 'false',
+      SESAME_KEKS: `k1:${kek}`,
+      LOG_LEVEL: 'warn',
+      SESAME_DATA_DIR: dataDir(),
+    });
+    // The CLI migrates the database first, so the two servers start on a ready schema.
+    const rp = await runCli(['rp', 'create', '--name', 'test'], env);
+    expect(rp.code, rp.stderr).toBe(0);
+    apiKey = /API key \(shown once\): (sk_\S+)/.exec(rp.stdout)?.[1] ?? '';
+    expect(apiKey, rp.stdout).toMatch(/^sk_/);
+    servers.push(
+      ...(await Promise.all([
+        startServerProcess({ ...env, SESAME_DATA_DIR: dataDir() }),
+        startServerProcess({ ...env, SESAME_DATA_DIR: dataDir() }),
+      ])),
+    );
+  }, 240_000);
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    await tdb?.cleanup();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  }, 60_000);
+
+  async function api(server: ServerProcess, method: string, path: string, body?: unknown) {
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }
+
+  it(
+    'answers exactly 5 × 401 then 195 × 423, audits exactly 5 failures, and refuses the right elements afterwards',
+    async () => {
+      const [a, b] = servers as [ServerProcess, ServerProcess];
+
+      // A customer with password + TOTP, through the HTTP API of both processes.
+      const created = await api(a, 'POST', '/v1/customers', { ref: `conc-${Date.now()}`, displayName: 'Concurrent Customer' });
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      expect((await api(b, 'POST', `/v1/customers/${id}/authenticators/password`, { password: PASSWORD })).status).toBe(201);
+      const enrol = await api(a, 'POST', `/v1/customers/${id}/authenticators/totp`, {});
+      expect(enrol.status).toBe(201);
+      const totp = new TOTP({ secret: Secret.fromBase32(enrol.body.secret), algorithm: 'SHA1', digits: 6, period: 30 });
+      const step = () => Math.floor(Date.now() / 30_000);
+      const codeAt = (s: number) => totp.generate({ timestamp: s * 30_000 });
+      const activationStep = step();
+      const activated = await api(b, 'POST', `/v1/customers/${id}/authenticators/${enrol.body.id}/activate`, { code: codeAt(activationStep) });
+      expect(activated.status, JSON.stringify(activated.body)).toBe(200);
+
+      // A well-formed code that is none of the codes the server could accept during the test.
+      const near = new Set(Array.from({ length: 9 }, (_, i) => codeAt(step() - 2 + i)));
+      const wrongCode = ['000000', '111111', '222222', '333333'].find((c) => !near.has(c))!;
+
+      // Each attempt on its own login operation, created beforehand on either process.
+      const serverOf = (i: number) => (i % 2 === 0 ? a : b);
+      const ops = await Promise.all(
+        Array.from({ length: ATTEMPTS }, async (_, i) => {
+          const op = await api(serverOf(i), 'POST', '/v1/operations', { customerId: id, data: { type: 'login' } });
+          expect(op.status).toBe(201);
+          return op.body.id as string;
+        }),
+      );
+
+      // All at once: the password is right, the TOTP is wrong.
+      const results = await Promise.all(
+        ops.map((op, i) =>
+          api(serverOf(i), 'POST', `/v1/operations/${op}/authenticate`, {
+            factors: [
+              { method: 'password', password: PASSWORD },
+              { method: 'totp', code: wrongCode },
+            ],
+          }),
+        ),
+      );
+
+      const tally = new Map<string, number>();
+      for (const r of results) tally.set(`${r.status} ${r.body?.code}`, (tally.get(`${r.status} ${r.body?.code}`) ?? 0) + 1);
+      expect(Object.fromEntries(tally)).toEqual({
+        '401 ERR_AUTHENTICATION_FAILED': MAX_ATTEMPTS,
+        '423 ERR_CUSTOMER_BLOCKED': ATTEMPTS - MAX_ATTEMPTS,
+      });
+      // The five failures were counted one after the other: 4, 3, 2, 1, then 0 remaining.
+      const remaining = results.filter((r) => r.status === 401).map((r) => r.body.remainingAttempts as number);
+      expect(remaining.sort()).toEqual([0, 1, 2, 3, 4]);
+      // Both processes took part.
+      for (const parity of [0, 1]) {
+        expect(results.filter((_, i) => i % 2 === parity).length).toBe(ATTEMPTS / 2);
+      }
+
+      const audit = await api(a, 'GET', `/v1/customers/${id}/audit?limit=500`);
+      expect(audit.status).toBe(200);
+      const types = (audit.body.items as { type: string }[]).map((e) => e.type);
+      expect(types.filter((t) => t === 'sca.failed')).toHaveLength(MAX_ATTEMPTS);
+      expect(types.filter((t) => t === 'customer.blocked')).toHaveLength(1);
+
+      const security = await api(b, 'GET', `/v1/customers/${id}/security`);
+      expect(security.body).toMatchObject({ blocked: true, permanent: false, remainingAttempts: 0 });
+
+      // The right password and a right, unused TOTP code are refused while the block lasts, on both processes.
+      for (const server of [a, b]) {
+        const op = await api(server, 'POST', '/v1/operations', { customerId: id, data: { type: 'login' } });
+        const right = await api(server, 'POST', `/v1/operations/${op.body.id}/authenticate`, {
+          factors: [
+            { method: 'password', password: PASSWORD },
+            { method: 'totp', code: codeAt(Math.max(step(), activationStep + 1)) },
+          ],
+        });
+        expect(right.status).toBe(423);
+        expect(right.body.code).toBe('ERR_CUSTOMER_BLOCKED');
+      }
+      // Still exactly five counted failures: attempts during a block are not failures.
+      const after = await api(b, 'GET', `/v1/customers/${id}/audit?limit=500`);
+      expect((after.body.items as { type: string }[]).filter((e) => e.type === 'sca.failed')).toHaveLength(MAX_ATTEMPTS);
+    },
+    180_000,
+  );
+});
