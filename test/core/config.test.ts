@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/core/errors.js';
+
+const KEK = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+
+function refusal(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('configuration: the regulatory limits cannot be configured away', () => {
+  it('has safe defaults: 5 attempts, 300 s of inactivity, a 15 min / 1 h / 24 h ladder', () => {
+    const c = loadConfig({});
+    expect(c.lockout).toEqual({ maxAttempts: 5, blockLadderSeconds: [900, 3600, 86400] });
+    expect(c.session.inactivitySeconds).toBe(300);
+    expect(c.operationTtlSeconds).toBe(300);
+  });
+
+  it('refuses SESAME_MAX_ATTEMPTS=6, naming the rule of at most 5 failed attempts', () => {
+    const e = refusal({ SESAME_MAX_ATTEMPTS: '6' });
+    expect(e.message).toMatch(/SESAME_MAX_ATTEMPTS=6/);
+    expect(e.message).toMatch(/at most 5 consecutive failed attempts/);
+    expect(e.message).toMatch(/RTS art\. 4\(3\)\(b\)/);
+  });
+
+  it('accepts fewer attempts, but not zero', () => {
+    expect(loadConfig({ SESAME_MAX_ATTEMPTS: '3' }).lockout.maxAttempts).toBe(3);
+    expect(refusal({ SESAME_MAX_ATTEMPTS: '0' }).message).toMatch(/SESAME_MAX_ATTEMPTS/);
+  });
+
+  it('refuses SESAME_SESSION_IDLE_SECONDS=301, naming the 300 s inactivity rule', () => {
+    const e = refusal({ SESAME_SESSION_IDLE_SECONDS: '301' });
+    expect(e.message).toMatch(/SESAME_SESSION_IDLE_SECONDS=301/);
+    expect(e.message).toMatch(/at most 300 s/);
+    expect(e.message).toMatch(/RTS art\. 4\(3\)\(d\)/);
+  });
+
+  it('accepts a shorter inactivity timeout', () => {
+    expect(loadConfig({ SESAME_SESSION_IDLE_SECONDS: '120' }).session.inactivitySeconds).toBe(120);
+  });
+
+  it('refuses the same unsafe values passed as overrides', () => {
+    expect(() => loadConfig({}, { lockout: { maxAttempts: 10, blockLadderSeconds: [900] } })).toThrow(/at most 5/);
+    expect(() => loadConfig({}, { session: { inactivitySeconds: 900, absoluteSeconds: 3600 } })).toThrow(/at most 300 s/);
+  });
+
+  it('reads a ladder of durations and refuses a block shorter than a minute', () => {
+    expect(loadConfig({ SESAME_BLOCK_LADDER: '1m,2h,1d' }).lockout.blockLadderSeconds).toEqual([60, 7200, 86400]);
+    expect(refusal({ SESAME_BLOCK_LADDER: '30s' }).message).toMatch(/at least 60 s/);
+    expect(refusal({ SESAME_BLOCK_LADDER: 'soon' }).message).toMatch(/SESAME_BLOCK_LADDER/);
+  });
+
+  it('refuses a value that is not a whole number, naming the variable', () => {
+    expect(refusal({ SESAME_MAX_ATTEMPTS: 'five' }).message).toMatch(/SESAME_MAX_ATTEMPTS=five is refused/);
+  });
+});
+
+describe('configuration: production needs real keys and a real database', () => {
+  it('refuses production without SESAME_KEKS', () => {
+    expect(refusal({ SESAME_MODE: 'production', DATABASE_URL: 'postgres://db/sesame' }).message).toMatch(/SESAME_KEKS is required/);
+  });
+
+  it('refuses production without DATABASE_URL', () => {
+    expect(refusal({ SESAME_MODE: 'production', SESAME_KEKS: KEK }).message).toMatch(/DATABASE_URL is required/);
+  });
+
+  it('starts production with both, and never the demo', () => {
+    const c = loadConfig({ SESAME_MODE: 'production', SESAME_KEKS: KEK, DATABASE_URL: 'postgres://db/sesame', SESAME_DEMO: 'true' });
+    expect(c.mode).toBe('production');
+    expect(c.demo).toBe(false);
+    expect(c.keks?.[0]?.id).toBe('k1');
+  });
+
+  it('refuses a key-encryption key that is not 32 bytes', () => {
+    expect(refusal({ SESAME_KEKS: `k1:${Buffer.alloc(16).toString('base64')}` }).message).toMatch(/SESAME_KEKS is refused/);
+  });
+});
