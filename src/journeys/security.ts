@@ -41,17 +41,32 @@ export interface IdentityCheck {
 const REINFORCED_FOR_PERMANENT: IdentityCheck['method'][] = ['branch-id-document', 'video-id-document'];
 
 /**
+ * Who can have performed each check. A phone advisor cannot have seen an identity document in person:
+ * recording one would be the path a fraudster calling the advisor ("the app failed") hopes for.
+ */
+const CHECK_CHANNELS: Record<IdentityCheck['method'], readonly string[] | 'any'> = {
+  'branch-id-document': ['branch'],
+  'video-id-document': ['branch', 'fraud'],
+  'callback-registered-number': 'any',
+  'postal-letter': 'any',
+};
+
+/**
  * Lifts a block: the only way out of a permanent block (RTS art. 4(3)(b)). The advisor must hold the
  * `unblock` role and record the reinforced identity check that was done; everything is audited and
  * announced to the bank.
  */
 export async function unblockCustomer(
   s: Services,
-  advisor: { id: string; roles: string[] },
+  advisor: { id: string; roles: string[]; channel: string },
   customerId: string,
   input: { identityCheck: IdentityCheck; reason: string },
 ): Promise<SecurityView> {
   if (!advisor.roles.includes('unblock')) throw new Forbidden('The advisor role "unblock" is required.');
+  const channels = CHECK_CHANNELS[input.identityCheck.method];
+  if (channels !== 'any' && !channels.includes(advisor.channel)) {
+    throw new Forbidden(`An advisor of the ${advisor.channel} channel cannot have performed a ${input.identityCheck.method} check.`);
+  }
   await findCustomer(s.db, customerId);
   await s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
@@ -73,6 +88,7 @@ export async function unblockCustomer(
       identityCheck: input.identityCheck,
       reason: input.reason,
       advisorId: advisor.id,
+      advisorChannel: advisor.channel,
     };
     await appendAudit(tx, customerChain(customerId), now, { type: 'customer.unblocked', actor: `advisor:${advisor.id}`, data });
     await enqueueEvent(tx, now, { type: 'customer.unblocked', rpId: null, data: { customerId, wasPermanent: state.permanentlyBlocked } });

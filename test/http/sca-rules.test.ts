@@ -452,6 +452,23 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
       expect((await security(t, c)).permanent).toBe(true);
     });
 
+    it('a phone advisor cannot claim to have checked an ID document in person (403): the social-engineering path', async () => {
+      const phone = await createAdvisor(t.sesame.services, { name: 'Phone unblocker', roles: ['unblock'], channel: 'phone' });
+      const res = await unblock(phone.token, 'branch-id-document');
+      expect(res.status).toBe(403);
+      expect(res.body.detail).toMatch(/phone channel/);
+      expect((await unblock(phone.token, 'video-id-document')).status).toBe(403);
+      expect((await security(t, c)).permanent).toBe(true);
+    });
+
+    it('reading a customer’s blocks needs an advisor role that allows it', async () => {
+      const none = await createAdvisor(t.sesame.services, { name: 'No roles', roles: [], channel: 'phone' });
+      expect((await t.api('GET', `/v1/advisor/customers/${c.id}/security`, undefined, { auth: none.token })).status).toBe(403);
+      const read = await t.api('GET', `/v1/advisor/customers/${c.id}/security`, undefined, { auth: reader.token });
+      expect(read.status).toBe(200);
+      expect(read.body.permanent).toBe(true);
+    });
+
     it('a call-back to the registered number is not enough for a permanent block (422)', async () => {
       for (const method of ['callback-registered-number', 'postal-letter']) {
         const res = await unblock(unblocker.token, method);

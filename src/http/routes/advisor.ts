@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../context.js';
+import { Forbidden } from '../../core/errors.js';
 import { securityView, unblockCustomer, type IdentityCheck } from '../../journeys/security.js';
 import { IdParam, problems, SecuritySchema } from '../schemas.js';
 
@@ -14,7 +15,10 @@ export async function advisorRoutes(app: FastifyInstance, s: Services): Promise<
       params: IdParam,
       response: { 200: Type.Ref(SecuritySchema), ...problems(401, 404) },
     },
-    handler: async (req) => securityView(s, (req.params as { id: string }).id),
+    handler: async (req) => {
+      if (!req.advisor!.roles.some((r) => r === 'read' || r === 'unblock')) throw new Forbidden('The advisor role "read" is required.');
+      return securityView(s, (req.params as { id: string }).id);
+    },
   });
 
   app.post('/v1/advisor/customers/:id/unblock', {
