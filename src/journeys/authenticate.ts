@@ -79,7 +79,7 @@ export async function authenticateOperation(
         'The session this operation was started in has ended: start a new operation and apply every element.',
       );
     }
-    const proven = await verifyFactors(tx, s, locked.operation, factors, now);
+    const proven = await verifyFactors(tx, s, locked, factors, now);
     if (proven && decide(s.scaPolicy, type, [...carried, ...proven.map((p) => p.category)]).satisfied) {
       return { ok: true as const, result: await succeed(tx, s, locked, proven, carried, now, input), proven };
     }
@@ -227,7 +227,10 @@ function activeAuthenticators(db: Db, customerId: string, kinds: string[]): Prom
 }
 
 /** Verifies every factor (no early exit: equal work whatever fails). Null when any failed. */
-async function verifyFactors(tx: Db, s: Services, op: OperationRow, factors: PreparedFactor[], now: Date): Promise<Proven[] | null> {
+async function verifyFactors(tx: Db, s: Services, locked: Locked, factors: PreparedFactor[], now: Date): Promise<Proven[] | null> {
+  const op = locked.operation;
+  // A statement of its own, after the lock: its snapshot sees the single-use state (the last TOTP step)
+  // committed by the attempt we waited for. Read in the locking statement, it would be stale.
   const active = await activeAuthenticators(
     tx,
     op.customer_id,
@@ -263,8 +266,13 @@ async function succeed(
   const methods = proven.map((p) => p.kind);
   const categories = decide(s.scaPolicy, op.type as OperationType, [...carried, ...proven.map((p) => p.category)]).categories;
   // Using an operation is activity in its session.
-  if (carried.length) await tx.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', op.session_id!).execute();
-  const code = await issueAuthenticationCode(tx, s, op, { methods, categories, reused: carried, now });
+  const code = await issueAuthenticationCode(tx, s, op, {
+    methods,
+    categories,
+    reused: carried,
+    now,
+    touchSession: carried.length ? op.session_id : null,
+  });
   const session =
     op.type === 'login'
       ? await openSession(tx, s, now, {

@@ -32,7 +32,7 @@ export async function issueAuthenticationCode(
   tx: Db,
   s: Services,
   op: OperationRow,
-  p: { methods: string[]; categories: ElementCategory[]; reused: ElementCategory[]; now: Date },
+  p: { methods: string[]; categories: ElementCategory[]; reused: ElementCategory[]; now: Date; touchSession?: string | null },
 ): Promise<{ token: string; expiresAt: string }> {
   const jti = newId();
   const expiresAt = new Date(p.now.getTime() + s.config.authCodeTtlSeconds * 1000);
@@ -49,19 +49,25 @@ export async function issueAuthenticationCode(
     },
     { issuer: s.config.publicUrl, audience: op.rp_id, subject: op.customer_id, jti, expiresAt },
   );
+  // One statement: the code, the operation's outcome and, for an operation in a session, that activity.
   await tx
-    .insertInto('authentication_codes')
-    .values({
-      id: jti,
-      operation_id: op.id,
-      customer_id: op.customer_id,
-      rp_id: op.rp_id,
-      issued_at: p.now,
-      expires_at: expiresAt,
-      consumed_at: null,
-    })
-    .execute();
-  await tx
+    .with('code', (db) =>
+      db.insertInto('authentication_codes').values({
+        id: jti,
+        operation_id: op.id,
+        customer_id: op.customer_id,
+        rp_id: op.rp_id,
+        issued_at: p.now,
+        expires_at: expiresAt,
+        consumed_at: null,
+      }),
+    )
+    .with('session', (db) =>
+      db
+        .updateTable('sessions')
+        .set({ last_seen_at: p.now })
+        .where('id', '=', p.touchSession ?? ''),
+    )
     .updateTable('operations')
     .set({ status: 'authorised', completed_at: p.now, methods: JSON.stringify(p.methods), categories: p.categories, auth_code_id: jti })
     .where('id', '=', op.id)
