@@ -203,8 +203,10 @@ async function prepareFactors(
       { required: declared.required, categories: declared.categories, ...(carried.length ? { fromSession: carried } : {}) },
     );
   }
-  const slowKinds = methods.filter((m) => m.precheck).map((m) => m.kind);
-  const active = slowKinds.length ? await activeAuthenticators(s.db, op.customer_id, slowKinds) : [];
+  const slow = proofs.flatMap((proof, i) =>
+    methods[i]!.precheck ? [{ kind: methods[i]!.kind, authenticatorId: proof.authenticatorId }] : [],
+  );
+  const active = slow.length ? await activeAuthenticators(s.db, op.customer_id, slow) : [];
   return Promise.all(
     proofs.map(async (proof, i) => {
       const method = methods[i]!;
@@ -215,13 +217,20 @@ async function prepareFactors(
   );
 }
 
-function activeAuthenticators(db: Db, customerId: string, kinds: string[]): Promise<AuthenticatorRow[]> {
+/** The active authenticators the proofs may use: the one named, or every one of the method's kind. */
+function activeAuthenticators(
+  db: Db,
+  customerId: string,
+  proofs: { kind: string; authenticatorId?: string | undefined }[],
+): Promise<AuthenticatorRow[]> {
+  const ids = proofs.flatMap((p) => (p.authenticatorId ? [p.authenticatorId] : []));
+  const kinds = proofs.filter((p) => !p.authenticatorId).map((p) => p.kind);
   return db
     .selectFrom('authenticators')
     .selectAll()
     .where('customer_id', '=', customerId)
     .where('status', '=', 'active')
-    .where('kind', 'in', kinds)
+    .where((eb) => eb.or([...(kinds.length ? [eb('kind', 'in', kinds)] : []), ...(ids.length ? [eb('id', 'in', ids)] : [])]))
     .orderBy('created_at')
     .execute();
 }
@@ -234,7 +243,7 @@ async function verifyFactors(tx: Db, s: Services, locked: Locked, factors: Prepa
   const active = await activeAuthenticators(
     tx,
     op.customer_id,
-    factors.map((f) => f.method.kind),
+    factors.map((f) => ({ kind: f.method.kind, authenticatorId: f.proof.authenticatorId })),
   );
   const proven: Proven[] = [];
   for (const f of factors) {

@@ -1,0 +1,107 @@
+import { hash, verify } from '@node-rs/argon2';
+import pg from 'pg';
+import { PGlitePool } from '../../src/store/pglite-pool.js';
+import { Latencies } from './stats.js';
+
+/**
+ * The limits each figure is compared with, measured in the same run on the same machine:
+ * single-row `UPDATE … RETURNING` commits/s through the server's driver at the benchmark's concurrency,
+ * and raw argon2id verifications/s on every core.
+ */
+export interface Limit {
+  what: string;
+  perSecond: number;
+}
+
+interface Queryable {
+  query(sql: string, params: unknown[]): Promise<unknown>;
+}
+
+const TABLE = 'sesame_bench_commit_limit';
+
+async function closedLoop(concurrency: number, seconds: number, once: (worker: number) => Promise<void>): Promise<number> {
+  const lat = new Latencies();
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        await once(w);
+        if (performance.now() <= end) lat.add(performance.now() - t);
+      }
+    }),
+  );
+  return lat.count / seconds;
+}
+
+/** One autocommitted `UPDATE … RETURNING` of the worker's own row, `concurrency` at a time. */
+async function updateLoop(
+  run: (sql: string, params: unknown[]) => Promise<unknown>,
+  concurrency: number,
+  seconds: number,
+): Promise<number> {
+  await run(`CREATE TABLE IF NOT EXISTS ${TABLE} (id integer PRIMARY KEY, n bigint NOT NULL)`, []);
+  await run(`INSERT INTO ${TABLE} (id, n) SELECT g, 0 FROM generate_series(0, ${concurrency - 1}) g ON CONFLICT (id) DO NOTHING`, []);
+  // Warm up (plans, connections), then measure.
+  await closedLoop(concurrency, 0.5, (w) => run(`UPDATE ${TABLE} SET n = n + 1 WHERE id = $1 RETURNING n`, [w]).then(() => undefined));
+  const rate = await closedLoop(concurrency, seconds, (w) =>
+    run(`UPDATE ${TABLE} SET n = n + 1 WHERE id = $1 RETURNING n`, [w]).then(() => undefined),
+  );
+  await run(`DROP TABLE ${TABLE}`, []);
+  return rate;
+}
+
+/** Through a pg.Pool of the server's size (src/store/db.ts: 16) against the same PostgreSQL. */
+export async function postgresCommitLimit(
+  databaseUrl: string,
+  opts: { concurrency: number; seconds: number; poolSize: number },
+): Promise<Limit> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.poolSize });
+  try {
+    const q: Queryable = pool;
+    const perSecond = await updateLoop((sql, params) => q.query(sql, params), opts.concurrency, opts.seconds);
+    return { what: `UPDATE…RETURNING commits/s (pg pool ${opts.poolSize}, c=${opts.concurrency})`, perSecond };
+  } finally {
+    await pool.end();
+  }
+}
+
+/** On a fresh PGlite opened exactly as the server opens it (src/store/pglite-pool.ts), in this process. */
+export async function pgliteCommitLimit(dataDir: string, opts: { concurrency: number; seconds: number }): Promise<Limit> {
+  const pool = await PGlitePool.open(dataDir);
+  try {
+    const perSecond = await updateLoop(
+      async (sql, params) => {
+        const client = await pool.connect();
+        try {
+          return await client.query(sql, params);
+        } finally {
+          client.release();
+        }
+      },
+      opts.concurrency,
+      opts.seconds,
+    );
+    return { what: `UPDATE…RETURNING commits/s (PGlite, c=${opts.concurrency})`, perSecond };
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Raw argon2id verifications/s at the server's parameters, `concurrency` at a time on libuv's threadpool. */
+export async function argon2Limit(
+  params: { memoryCost: number; timeCost: number; parallelism: number },
+  opts: { concurrency: number; seconds: number },
+): Promise<Limit> {
+  const password = 'bench horse battery staple';
+  const digest = await hash(password, params);
+  await Promise.all(Array.from({ length: opts.concurrency }, () => verify(digest, password)));
+  const perSecond = await closedLoop(opts.concurrency, opts.seconds, async () => {
+    if (!(await verify(digest, password))) throw new Error('argon2 verify failed');
+  });
+  return {
+    what: `argon2id verifies/s (m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}, c=${opts.concurrency})`,
+    perSecond,
+  };
+}
