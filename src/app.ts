@@ -50,7 +50,12 @@ export async function createSesame(opts: CreateSesameOptions): Promise<Sesame> {
   const baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   if (!process.env.SESAME_PUBLIC_URL && opts.config.port === 0) config.publicUrl = baseUrl;
   const dataDir = opts.dataDir === undefined ? config.dataDir : opts.dataDir;
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: dataDir ? path.join(dataDir, 'pglite') : null });
+  let log: FastifyInstance['log'] | null = null;
+  const store = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: dataDir ? path.join(dataDir, 'pglite') : null,
+    onIdleError: (err) => log?.warn({ err: err.message }, 'an idle database connection was closed by the server; it will be replaced'),
+  });
   const services = await createServices(config, opts.clock ?? systemClock, store, dataDir);
   const demo = config.demo ? await seedDemo(services, dataDir) : null;
   const devKey = !demo && config.mode === 'development' ? await ensureDevApiKey(services, dataDir) : null;
@@ -59,6 +64,7 @@ export async function createSesame(opts: CreateSesameOptions): Promise<Sesame> {
     ? [(app: FastifyInstance) => demoBankPlugin(app, { sesameUrl: baseUrl, apiKey: demo.apiKey, clock: services.clock })]
     : [];
   const app = await buildHttp(services, { plugins, webDist: WEB_DIST, logger: opts.logger ?? true });
+  log = app.log;
   const loop = opts.webhooks === false ? null : startWebhookLoop(services);
   return {
     app,

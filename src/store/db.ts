@@ -22,6 +22,8 @@ export interface OpenStoreOptions {
   dataDir: string | null;
   poolSize?: number;
   migrate?: boolean;
+  /** Told when an idle PostgreSQL connection fails (it is replaced; nothing else to do). */
+  onIdleError?: (err: Error) => void;
 }
 
 /**
@@ -34,6 +36,9 @@ export async function openStore(opts: OpenStoreOptions): Promise<StoreHandle> {
     // int8 (counts, sequence numbers) as numbers rather than strings.
     pg.types.setTypeParser(20, (v) => Number(v));
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 16 });
+    // An idle connection closed by the server (restart, failover, admin termination) is dropped from the
+    // pool and replaced on next use; without a listener, node-postgres would crash the whole process.
+    pool.on('error', (err) => opts.onIdleError?.(err));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     handle = { db, kind: 'postgres', pglite: null, close: () => db.destroy() };
   } else {
