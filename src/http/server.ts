@@ -84,14 +84,14 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get(
     '/health',
-    { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.String() }) } } },
+    { schema: { tags: ['service'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.String() }) } } },
     async () => ({ status: 'ok' }),
   );
   app.get(
     '/ready',
     {
       schema: {
-        tags: ['operations'],
+        tags: ['service'],
         summary: 'Readiness: the database answers',
         response: { 200: Type.Object({ status: Type.String(), database: Type.String() }), ...problems(503) },
       },
