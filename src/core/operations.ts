@@ -85,8 +85,3 @@ export type OperationData = Static<typeof OperationData>;
 /** The statuses an operation moves through. */
 export const OPERATION_STATUSES = ['pending', 'authorised', 'failed', 'expired', 'cancelled'] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
-
-/** Operation types that move money: the authentication code carries amount and payee(s). */
-export function isPaymentLike(type: OperationType): boolean {
-  return type === 'payment' || type === 'batch_payment' || type === 'online_card_payment';
-}

@@ -11,5 +11,3 @@ const byKind = new Map(METHODS.map((m) => [m.kind, m]));
 export function methodFor(kind: string): AuthMethod<any> | undefined {
   return byKind.get(kind);
 }
-
-export const METHOD_KINDS = METHODS.map((m) => m.kind);

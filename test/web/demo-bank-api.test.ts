@@ -1,9 +1,9 @@
-import { Secret, TOTP } from 'otpauth';
+import type { TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSesame, type Sesame } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { ManualClock } from '../../src/core/clock.js';
+import type { Sesame } from '../../src/app.js';
+import type { ManualClock } from '../../src/core/clock.js';
 import { SesameApiError, SesameClient } from '../../src/demo-bank/sesame-client.js';
+import { startDemoSesame } from '../support/demo-sesame.js';
 
 /**
  * The demo bank's back-end and its Sésame client at the HTTP level, without a browser: what a relying
@@ -42,17 +42,7 @@ describe('the demo bank back-end and its Sésame client', () => {
   }
 
   beforeAll(async () => {
-    clock = new ManualClock(new Date());
-    sesame = await createSesame({
-      config: loadConfig({ PORT: '0', SESAME_DEMO: 'true', LOG_LEVEL: 'warn' }),
-      dataDir: null,
-      clock,
-      logger: false,
-      webhooks: false,
-    });
-    await sesame.listen();
-    alice = sesame.demo!.customers[0]!;
-    totp = new TOTP({ secret: Secret.fromBase32(alice.totpSecret), digits: 6, period: 30 });
+    ({ sesame, clock, customer: alice, totp } = await startDemoSesame());
     client = new SesameClient({ baseUrl: sesame.url, apiKey: sesame.demo!.apiKey });
   }, 120_000);
 
@@ -132,7 +122,11 @@ describe('the demo bank back-end and its Sésame client', () => {
       expect(await refused(client.consumeCode(authenticationCode, altered))).toMatchObject({ status: 409, code: 'ERR_LINK_MISMATCH' });
     }
 
-    expect(await client.consumeCode(authenticationCode, data)).toMatchObject({ operationId: op.id, customerId: alice.id, amount: data.amount });
+    expect(await client.consumeCode(authenticationCode, data)).toMatchObject({
+      operationId: op.id,
+      customerId: alice.id,
+      amount: data.amount,
+    });
     await expect(client.consumeCode(authenticationCode, data)).rejects.toMatchObject({ code: 'ERR_CODE_ALREADY_USED' });
   });
 

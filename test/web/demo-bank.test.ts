@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { Secret, TOTP } from 'otpauth';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSesame, type Sesame } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { ManualClock } from '../../src/core/clock.js';
+import type { Sesame } from '../../src/app.js';
+import type { ManualClock } from '../../src/core/clock.js';
+import { startDemoSesame } from '../support/demo-sesame.js';
 
 /**
  * The demo web banking driven in Debian's Chromium against a whole server started in-process (in-memory
@@ -34,17 +34,7 @@ describe('the demo web banking, in Chromium', () => {
 
   beforeAll(async () => {
     execFileSync(process.execPath, ['scripts/build-web-if-stale.mjs'], { cwd: root, stdio: 'inherit' });
-    clock = new ManualClock(new Date());
-    sesame = await createSesame({
-      config: loadConfig({ PORT: '0', SESAME_DEMO: 'true', LOG_LEVEL: 'warn' }),
-      dataDir: null,
-      clock,
-      logger: false,
-      webhooks: false,
-    });
-    await sesame.listen();
-    customer = sesame.demo!.customers[0]!;
-    totp = new TOTP({ secret: Secret.fromBase32(customer.totpSecret), digits: 6, period: 30 });
+    ({ sesame, clock, customer, totp } = await startDemoSesame());
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       headless: true,
