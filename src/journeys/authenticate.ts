@@ -1,20 +1,21 @@
 import { decide, methodAllowed, REUSABLE_CATEGORY } from '../core/policy.js';
 import { AuthenticationFailed, Conflict, InvalidRequest, NotFound, Unprocessable } from '../core/errors.js';
 import type { ElementCategory } from '../core/elements.js';
-import { assertNotBlocked, registerFailure, registerSuccess } from '../core/lockout.js';
+import { assertNotBlocked, isBlocked, registerFailure } from '../core/lockout.js';
 import type { OperationType } from '../core/operations.js';
 import { sessionVerdict } from '../core/sessions.js';
 import { methodFor } from '../methods/registry.js';
-import type { AuthMethod, Proof } from '../methods/types.js';
+import type { AuthenticatorChange, AuthMethod, Decision, Proof } from '../methods/types.js';
 import type { Services } from '../context.js';
 import { appendAudit, customerChain, type ChainHead } from '../store/audit.js';
+import { commitSuccess, readAttempt, type AttemptSnapshot } from '../store/attempts.js';
 import type { Db } from '../store/db.js';
 import { enqueueEvent } from '../store/outbox.js';
 import { saveLockout, toLockout } from '../store/security-state.js';
 import type { AuthenticatorRow, OperationRow, SecurityStateRow } from '../store/schema.js';
-import { issueAuthenticationCode } from './authentication-codes.js';
+import { signAuthenticationCode } from './authentication-codes.js';
 import { assertPending } from './operations.js';
-import { openSession } from './sessions.js';
+import { newSession } from './sessions.js';
 
 export interface AuthenticateInput {
   factors: Proof[];
@@ -42,16 +43,20 @@ interface Proven {
   kind: string;
   category: ElementCategory;
   authenticator: AuthenticatorRow;
+  /** What the proof changes on its authenticator; null when the method wrote it itself (recovery). */
+  change: AuthenticatorChange | null;
 }
 
 /**
  * One SCA attempt on one operation: every element is submitted together and checked, and the answer is
  * either the authentication code or one generic failure that never says which element was wrong.
- * All counting, single-use state and the block happen in one transaction holding the customer's
- * security row, so any number of server processes on one PostgreSQL count exactly.
  *
- * This is the hot path: one read before the transaction, one locking read, the authenticators, the
- * single-use updates and the writes of the outcome; slow work (argon2) happens before the lock.
+ * This is the hot path. One statement reads everything the decision needs; slow work (argon2) follows,
+ * outside any lock. A success is then written in one guarded statement that applies only if nothing it
+ * was decided on changed meanwhile (`store/attempts.ts`). Anything else — a failure to count, a block,
+ * a concurrent change, a method that consumes its proof in the database — takes the locking path: one
+ * transaction holding the customer's security row, so any number of server processes on one PostgreSQL
+ * count exactly.
  */
 export async function authenticateOperation(
   s: Services,
@@ -59,13 +64,25 @@ export async function authenticateOperation(
   operationId: string,
   input: AuthenticateInput,
 ): Promise<AuthenticateResult> {
-  const { op, loginCategories } = await loadTarget(s.db, rpId, operationId);
+  const snap = await readAttempt(s.db, operationId, {
+    kinds: input.factors.filter((f) => !f.authenticatorId).map((f) => f.method),
+    ids: input.factors.flatMap((f) => (f.authenticatorId ? [f.authenticatorId] : [])),
+  });
+  // Another relying party's operation does not exist for this caller.
+  if (!snap || snap.op.rp_id !== rpId) throw new NotFound('Operation');
+  const { op } = snap;
   // Checked again under the lock; here so that an expired operation is marked so (outside any rollback).
   await assertPending(s.db, op, s.clock.now());
   const type = op.type as OperationType;
   const carried =
-    op.session_id && s.scaPolicy.sessionReuse.has(type) && loginCategories?.includes(REUSABLE_CATEGORY) ? [REUSABLE_CATEGORY] : [];
-  const factors = await prepareFactors(s, op, type, input.factors, carried);
+    op.session_id && s.scaPolicy.sessionReuse.has(type) && snap.loginCategories?.includes(REUSABLE_CATEGORY) ? [REUSABLE_CATEGORY] : [];
+  const factors = await prepareFactors(s, snap, type, input.factors, carried);
+
+  const fast = await tryFastSuccess(s, snap, factors, carried, input);
+  if (fast) {
+    await afterSuccess(s, factors, fast.proven);
+    return fast.result;
+  }
 
   const outcome = await s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
@@ -81,7 +98,10 @@ export async function authenticateOperation(
     }
     const proven = await verifyFactors(tx, s, locked, factors, now);
     if (proven && decide(s.scaPolicy, type, [...carried, ...proven.map((p) => p.category)]).satisfied) {
-      return { ok: true as const, result: await succeed(tx, s, locked, proven, carried, now, input), proven };
+      const result = await succeed(tx, s, locked, proven, carried, now, input);
+      // Under the lock only a change outside it (a password rehash finishing) can move a guard.
+      if (!result) throw new Conflict('ERR_CONCURRENT_CHANGE', "The customer's authenticators changed during this attempt: try again.");
+      return { ok: true as const, result, proven };
     }
     return { ok: false as const, failure: await fail(tx, s, locked, factors, now) };
   });
@@ -90,26 +110,31 @@ export async function authenticateOperation(
   return outcome.result;
 }
 
-/** The operation and, when it was started in a session, what that session's login proved. */
-async function loadTarget(db: Db, rpId: string, id: string): Promise<{ op: OperationRow; loginCategories: string[] | null }> {
-  const row = await db
-    .selectFrom('operations as o')
-    .leftJoin('sessions as se', 'se.id', 'o.session_id')
-    .leftJoin('operations as lo', 'lo.id', 'se.operation_id')
-    .selectAll('o')
-    .select('lo.categories as login_categories')
-    .where('o.id', '=', id)
-    .executeTakeFirst();
-  // Another relying party's operation does not exist for this caller.
-  if (!row || row.rp_id !== rpId) throw new NotFound('Operation');
-  const { login_categories, ...op } = row;
-  return { op, loginCategories: login_categories };
+/**
+ * The common case, without a lock: every element checks out on the snapshot, the customer is not blocked
+ * and the success commits in one statement. Null sends the attempt to the locking path, which decides
+ * again from scratch (and counts a failure).
+ */
+async function tryFastSuccess(
+  s: Services,
+  snap: AttemptSnapshot,
+  factors: PreparedFactor[],
+  carried: ElementCategory[],
+  input: AuthenticateInput,
+): Promise<{ result: AuthenticateResult; proven: Proven[] } | null> {
+  const now = s.clock.now();
+  if (!snap.head || isBlocked(toLockout(snap.state), now) || !factors.every((f) => f.method.check)) return null;
+  if (carried.length && !(snap.session && sessionVerdict(snap.session, now, s.config.session) === 'active')) return null;
+  const proven = checkFactors(s, snap.op, snap.authenticators, factors, now);
+  if (!proven || !decide(s.scaPolicy, snap.op.type as OperationType, [...carried, ...proven.map((p) => p.category)]).satisfied) return null;
+  const result = await succeed(s.db, s, { state: snap.state, operation: snap.op, head: snap.head }, proven, carried, now, input);
+  return result ? { result, proven } : null;
 }
 
 interface Locked {
   state: SecurityStateRow;
   operation: OperationRow;
-  head: ChainHead | null;
+  head: ChainHead;
   session: { createdAt: Date; lastSeenAt: Date; revokedAt: Date | null } | null;
 }
 
@@ -174,10 +199,10 @@ async function afterSuccess(s: Services, factors: PreparedFactor[], proven: Prov
   }
 }
 
-/** Checks the request's shape against the policy (no secret involved), then does the slow work outside the lock. */
+/** Checks the request's shape against the policy (no secret involved), then does the slow work outside any lock. */
 async function prepareFactors(
   s: Services,
-  op: OperationRow,
+  snap: AttemptSnapshot,
   type: OperationType,
   proofs: Proof[],
   carried: ElementCategory[],
@@ -203,28 +228,24 @@ async function prepareFactors(
       { required: declared.required, categories: declared.categories, ...(carried.length ? { fromSession: carried } : {}) },
     );
   }
-  const slow = proofs.flatMap((proof, i) =>
-    methods[i]!.precheck ? [{ kind: methods[i]!.kind, authenticatorId: proof.authenticatorId }] : [],
-  );
-  const active = slow.length ? await activeAuthenticators(s.db, op.customer_id, slow) : [];
   return Promise.all(
     proofs.map(async (proof, i) => {
       const method = methods[i]!;
-      const candidate = active.find((a) => a.kind === method.kind && (!proof.authenticatorId || a.id === proof.authenticatorId)) ?? null;
+      const candidate = candidatesFor(snap.authenticators, method, proof)[0] ?? null;
       const pre = method.precheck ? await method.precheck(s, candidate, proof) : undefined;
       return { proof, method, pre };
     }),
   );
 }
 
+/** The authenticators a proof may be checked against: the one it names, or every one of its kind. */
+const candidatesFor = (active: AuthenticatorRow[], method: AuthMethod, proof: Proof) =>
+  active.filter((a) => a.kind === method.kind && (!proof.authenticatorId || a.id === proof.authenticatorId));
+
 /** The active authenticators the proofs may use: the one named, or every one of the method's kind. */
-function activeAuthenticators(
-  db: Db,
-  customerId: string,
-  proofs: { kind: string; authenticatorId?: string | undefined }[],
-): Promise<AuthenticatorRow[]> {
-  const ids = proofs.flatMap((p) => (p.authenticatorId ? [p.authenticatorId] : []));
-  const kinds = proofs.filter((p) => !p.authenticatorId).map((p) => p.kind);
+function activeAuthenticators(db: Db, customerId: string, factors: PreparedFactor[]): Promise<AuthenticatorRow[]> {
+  const ids = factors.flatMap((f) => (f.proof.authenticatorId ? [f.proof.authenticatorId] : []));
+  const kinds = factors.filter((f) => !f.proof.authenticatorId).map((f) => f.method.kind);
   return db
     .selectFrom('authenticators')
     .selectAll()
@@ -235,26 +256,48 @@ function activeAuthenticators(
     .execute();
 }
 
-/** Verifies every factor (no early exit: equal work whatever fails). Null when any failed. */
+/** Decides every factor without I/O (only methods with `check`). Null when any failed. */
+function checkFactors(s: Services, op: OperationRow, active: AuthenticatorRow[], factors: PreparedFactor[], now: Date): Proven[] | null {
+  const proven: Proven[] = [];
+  for (const f of factors) {
+    const found = firstAccepted(candidatesFor(active, f.method, f.proof), (a) =>
+      f.method.check!({ deps: s, now, operation: op }, a, f.proof, f.pre),
+    );
+    if (found) proven.push({ kind: f.method.kind, category: f.method.category, authenticator: found.authenticator, change: found.change });
+  }
+  return proven.length === factors.length ? proven : null;
+}
+
+/**
+ * Several TOTP apps may be enrolled: the first that accepts the proof. None enrolled still runs the
+ * method once (equal work whatever is wrong).
+ */
+function firstAccepted(candidates: AuthenticatorRow[], decide: (a: AuthenticatorRow | null) => Decision) {
+  for (const a of candidates.length ? candidates : [null]) {
+    const d = decide(a);
+    if (d.ok && a) return { authenticator: a, change: d.change };
+  }
+  return null;
+}
+
+/** Under the lock: verifies every factor (no early exit: equal work whatever fails). Null when any failed. */
 async function verifyFactors(tx: Db, s: Services, locked: Locked, factors: PreparedFactor[], now: Date): Promise<Proven[] | null> {
   const op = locked.operation;
   // A statement of its own, after the lock: its snapshot sees the single-use state (the last TOTP step)
   // committed by the attempt we waited for. Read in the locking statement, it would be stale.
-  const active = await activeAuthenticators(
-    tx,
-    op.customer_id,
-    factors.map((f) => ({ kind: f.method.kind, authenticatorId: f.proof.authenticatorId })),
-  );
+  const active = await activeAuthenticators(tx, op.customer_id, factors);
   const proven: Proven[] = [];
   for (const f of factors) {
-    const candidates: (AuthenticatorRow | null)[] = active.filter(
-      (a) => a.kind === f.method.kind && (!f.proof.authenticatorId || a.id === f.proof.authenticatorId),
-    );
-    // Several TOTP apps may be enrolled; none enrolled still runs the method (equal work).
-    if (candidates.length === 0) candidates.push(null);
-    for (const a of candidates) {
-      if (await f.method.verify({ tx, deps: s, now, operation: op }, a, f.proof, f.pre)) {
-        proven.push({ kind: f.method.kind, category: f.method.category, authenticator: a! });
+    const candidates = candidatesFor(active, f.method, f.proof);
+    if (f.method.check) {
+      const found = firstAccepted(candidates, (a) => f.method.check!({ deps: s, now, operation: op }, a, f.proof, f.pre));
+      if (found)
+        proven.push({ kind: f.method.kind, category: f.method.category, authenticator: found.authenticator, change: found.change });
+      continue;
+    }
+    for (const a of candidates.length ? candidates : [null]) {
+      if ((await f.method.verify!({ tx, deps: s, now, operation: op }, a, f.proof, f.pre)) && a) {
+        proven.push({ kind: f.method.kind, category: f.method.category, authenticator: a, change: null });
         break;
       }
     }
@@ -262,41 +305,34 @@ async function verifyFactors(tx: Db, s: Services, locked: Locked, factors: Prepa
   return proven.length === factors.length ? proven : null;
 }
 
+/** Signs the authentication code and writes the success in one guarded statement; null if a guard tripped. */
 async function succeed(
-  tx: Db,
+  db: Db,
   s: Services,
-  { state, operation: op, head }: Locked,
+  { state, operation: op, head }: Pick<Locked, 'state' | 'operation' | 'head'>,
   proven: Proven[],
   carried: ElementCategory[],
   now: Date,
   input: AuthenticateInput,
-): Promise<AuthenticateResult> {
-  if (state.failed_count !== 0 || state.block_level !== 0) await saveLockout(tx, op.customer_id, registerSuccess(), now);
+): Promise<AuthenticateResult | null> {
   const methods = proven.map((p) => p.kind);
   const categories = decide(s.scaPolicy, op.type as OperationType, [...carried, ...proven.map((p) => p.category)]).categories;
-  // Using an operation is activity in its session.
-  const code = await issueAuthenticationCode(tx, s, op, {
-    methods,
-    categories,
-    reused: carried,
-    now,
-    touchSession: carried.length ? op.session_id : null,
-  });
+  const code = await signAuthenticationCode(s, op, { methods, categories, reused: carried, now });
   const session =
     op.type === 'login'
-      ? await openSession(tx, s, now, {
+      ? newSession(s, now, {
           customerId: op.customer_id,
           rpId: op.rp_id,
           operationId: op.id,
           userAgent: input.userAgent,
           replaceToken: input.replaceSessionToken,
         })
-      : undefined;
-  await appendAudit(
-    tx,
-    customerChain(op.customer_id),
+      : null;
+  const committed = await commitSuccess(db, {
+    op,
     now,
-    {
+    head,
+    audit: {
       type: 'sca.succeeded',
       actor: `customer:${op.customer_id}`,
       data: {
@@ -306,18 +342,26 @@ async function succeed(
         methods,
         categories,
         reusedFromSession: carried,
-        sessionId: session?.id ?? op.session_id,
+        sessionId: session?.row.id ?? op.session_id,
       },
     },
-    head,
-  );
+    resetLockout: state.failed_count !== 0 || state.block_level !== 0,
+    used: proven.flatMap((p) => (p.change ? [{ authenticator: p.authenticator, change: p.change }] : [])),
+    code,
+    methods,
+    categories,
+    // Using an operation is activity in its session.
+    touchSession: carried.length ? op.session_id : null,
+    session,
+  });
+  if (!committed) return null;
   return {
     status: 'authorised',
     authenticationCode: code.token,
-    expiresAt: code.expiresAt,
+    expiresAt: code.expiresAt.toISOString(),
     methods,
     categories,
-    ...(session ? { session } : {}),
+    ...(session ? { session: session.view } : {}),
   };
 }
 

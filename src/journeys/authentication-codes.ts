@@ -28,13 +28,22 @@ export interface AuthenticationCodeClaims extends JWTPayload {
   sid?: string;
 }
 
-export async function issueAuthenticationCode(
-  tx: Db,
+export interface SignedCode {
+  id: string;
+  token: string;
+  expiresAt: Date;
+}
+
+/**
+ * Signs the code for an operation about to be authorised; the caller stores `id` with the outcome (see
+ * `store/attempts.ts`), so a code whose attempt did not commit was never valid.
+ */
+export async function signAuthenticationCode(
   s: Services,
   op: OperationRow,
-  p: { methods: string[]; categories: ElementCategory[]; reused: ElementCategory[]; now: Date; touchSession?: string | null },
-): Promise<{ token: string; expiresAt: string }> {
-  const jti = newId();
+  p: { methods: string[]; categories: ElementCategory[]; reused: ElementCategory[]; now: Date },
+): Promise<SignedCode> {
+  const id = newId();
   const expiresAt = new Date(p.now.getTime() + s.config.authCodeTtlSeconds * 1000);
   const summary = linkedSummary(op.data as unknown as OperationData);
   const token = await s.signingKeys.sign(
@@ -47,32 +56,9 @@ export async function issueAuthenticationCode(
       categories: p.categories,
       ...(p.reused.length ? { reused: p.reused, sid: op.session_id! } : {}),
     },
-    { issuer: s.config.publicUrl, audience: op.rp_id, subject: op.customer_id, jti, expiresAt },
+    { issuer: s.config.publicUrl, audience: op.rp_id, subject: op.customer_id, jti: id, expiresAt },
   );
-  // One statement: the code, the operation's outcome and, for an operation in a session, that activity.
-  await tx
-    .with('code', (db) =>
-      db.insertInto('authentication_codes').values({
-        id: jti,
-        operation_id: op.id,
-        customer_id: op.customer_id,
-        rp_id: op.rp_id,
-        issued_at: p.now,
-        expires_at: expiresAt,
-        consumed_at: null,
-      }),
-    )
-    .with('session', (db) =>
-      db
-        .updateTable('sessions')
-        .set({ last_seen_at: p.now })
-        .where('id', '=', p.touchSession ?? ''),
-    )
-    .updateTable('operations')
-    .set({ status: 'authorised', completed_at: p.now, methods: JSON.stringify(p.methods), categories: p.categories, auth_code_id: jti })
-    .where('id', '=', op.id)
-    .execute();
-  return { token, expiresAt: expiresAt.toISOString() };
+  return { id, token, expiresAt };
 }
 
 /** Checks signature, issuer, audience and expiry; the database then decides single use. */

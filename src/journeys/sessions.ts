@@ -3,7 +3,6 @@ import { sessionExpiresAt, sessionVerdict, type SessionPolicy } from '../core/se
 import { newId, newToken, tokenDigest } from '../crypto/tokens.js';
 import type { Services } from '../context.js';
 import { appendAudit, customerChain } from '../store/audit.js';
-import type { Db } from '../store/db.js';
 import type { SessionRow } from '../store/schema.js';
 import { iso } from './customers.js';
 
@@ -38,44 +37,41 @@ const times = (row: SessionRow) => ({
   revokedAt: row.revoked_at ? new Date(row.revoked_at) : null,
 });
 
-/** Inside the login's transaction. Re-authentication replaces the previous token (no fixation). */
-export async function openSession(
-  tx: Db,
+export interface NewSession {
+  row: Omit<SessionRow, 'created_at' | 'last_seen_at' | 'revoked_at'> & { created_at: Date; last_seen_at: Date; revoked_at: null };
+  /** The digest of the token this login replaces (re-authentication gets a new token: no fixation). */
+  replacesDigest: string | null;
+  view: { id: string; token: string; expiresAt: string; idleTimeoutSeconds: number };
+}
+
+/** The session a login opens, written with the login's outcome (see `store/attempts.ts`). */
+export function newSession(
   s: Services,
   at: Date,
   input: { customerId: string; rpId: string; operationId: string; userAgent?: string | undefined; replaceToken?: string | undefined },
-): Promise<{ id: string; token: string; expiresAt: string; idleTimeoutSeconds: number }> {
-  if (input.replaceToken) {
-    await tx
-      .updateTable('sessions')
-      .set({ revoked_at: at, revoke_reason: 'reauthenticated' })
-      .where('token_digest', '=', tokenDigest(input.replaceToken))
-      .where('customer_id', '=', input.customerId)
-      .where('revoked_at', 'is', null)
-      .execute();
-  }
+): NewSession {
   const token = newToken('ses');
-  const row = await tx
-    .insertInto('sessions')
-    .values({
-      id: newId(),
-      token_digest: tokenDigest(token),
-      customer_id: input.customerId,
-      rp_id: input.rpId,
-      operation_id: input.operationId,
-      created_at: at,
-      last_seen_at: at,
-      revoked_at: null,
-      revoke_reason: null,
-      user_agent: input.userAgent?.slice(0, 300) ?? null,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const row = {
+    id: newId(),
+    token_digest: tokenDigest(token),
+    customer_id: input.customerId,
+    rp_id: input.rpId,
+    operation_id: input.operationId,
+    created_at: at,
+    last_seen_at: at,
+    revoked_at: null,
+    revoke_reason: null,
+    user_agent: input.userAgent?.slice(0, 300) ?? null,
+  };
   return {
-    id: row.id,
-    token,
-    expiresAt: sessionExpiresAt(times(row), s.config.session).toISOString(),
-    idleTimeoutSeconds: s.config.session.inactivitySeconds,
+    row,
+    replacesDigest: input.replaceToken ? tokenDigest(input.replaceToken) : null,
+    view: {
+      id: row.id,
+      token,
+      expiresAt: sessionExpiresAt(times(row), s.config.session).toISOString(),
+      idleTimeoutSeconds: s.config.session.inactivitySeconds,
+    },
   };
 }
 

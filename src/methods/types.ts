@@ -11,9 +11,12 @@ import type { AuthenticatorRow, OperationRow } from '../store/schema.js';
  *
  * Verification has two phases so that slow, stateless work (argon2) never holds the customer's lock or
  * the embedded database's single connection:
- *  - `precheck` runs before the transaction on the authenticator as read then (may be slow, no writes);
- *  - `verify` runs inside the transaction that holds the customer's security row, on the authenticator
- *    re-read under that lock, and applies single-use state (TOTP step, consumed recovery code).
+ *  - `precheck` runs before any write on the authenticator as read then (may be slow, no writes);
+ *  - `check` decides without I/O and says what accepting the proof changes (the TOTP step now used).
+ *    The change is written with the attempt's outcome, guarded by the values it was decided on, so the
+ *    decision may be taken on a snapshot and still holds only if nobody used that step meanwhile.
+ *    Methods whose proof is consumed in the database itself (recovery codes) implement `verify`
+ *    instead, which runs under the customer's lock and writes its own single-use state.
  */
 export interface MethodDeps {
   clock: Clock;
@@ -40,6 +43,20 @@ export interface VerifyContext {
   operation: OperationRow;
 }
 
+export interface CheckContext {
+  deps: MethodDeps;
+  now: Date;
+  operation: OperationRow;
+}
+
+/** What accepting a proof changes on its authenticator, applied together with the attempt's outcome. */
+export interface AuthenticatorChange {
+  /** One-time-password methods: the time step or counter now used (never accepted again). */
+  lastUsedStep?: number;
+}
+
+export type Decision = { ok: false } | { ok: true; change: AuthenticatorChange };
+
 export interface AuthMethod<Pre = unknown> {
   readonly kind: string;
   /** The element category this kind proves. */
@@ -50,6 +67,8 @@ export interface AuthMethod<Pre = unknown> {
   precheck?(deps: MethodDeps, authenticator: AuthenticatorRow | null, proof: Proof): Promise<Pre>;
   /** After a successful attempt is committed, outside any lock (e.g. rehash a password with new parameters). */
   afterSuccess?(deps: MethodDeps, db: Db, authenticator: AuthenticatorRow, proof: Proof): Promise<void>;
-  /** Decides under the customer's lock and applies single-use state. Never throws for a wrong proof. */
-  verify(ctx: VerifyContext, authenticator: AuthenticatorRow | null, proof: Proof, pre: Pre | undefined): Promise<boolean>;
+  /** Decides without I/O on the authenticator as read. Never throws for a wrong proof. */
+  check?(ctx: CheckContext, authenticator: AuthenticatorRow | null, proof: Proof, pre: Pre | undefined): Decision;
+  /** For proofs consumed in the database: decides under the customer's lock and writes single-use state. */
+  verify?(ctx: VerifyContext, authenticator: AuthenticatorRow | null, proof: Proof, pre: Pre | undefined): Promise<boolean>;
 }

@@ -24,22 +24,32 @@ export async function appendAudit(tx: Db, chain: string, at: Date, entry: AuditE
     lockedHead !== undefined
       ? lockedHead
       : ((await tx.selectFrom('audit_heads').select(['seq', 'hash']).where('chain', '=', chain).forUpdate().executeTakeFirst()) ?? null);
+  const event = chainEvent(chain, head, at, entry);
+  // One statement: the event and the new head.
+  await tx
+    .with('event', (db) => db.insertInto('audit_events').values(event))
+    .insertInto('audit_heads')
+    .values({ chain, seq: event.seq, hash: event.hash })
+    .onConflict((oc) => oc.column('chain').doUpdateSet({ seq: event.seq, hash: event.hash }))
+    .execute();
+  return { seq: event.seq, hash: event.hash };
+}
+
+/** The row that follows `head` on a chain (pure): for callers that write it in a statement of their own. */
+export function chainEvent(chain: string, head: ChainHead | null, at: Date, entry: AuditEntry) {
   const seq = (head?.seq ?? 0) + 1;
   const prevHash = head?.hash ?? GENESIS_HASH;
   const body = { chain, seq, type: entry.type, actor: entry.actor, at: at.toISOString(), data: entry.data ?? {} };
-  const hash = chainHash(prevHash, body);
-  // One statement: the event and the new head.
-  await tx
-    .with('event', (db) =>
-      db
-        .insertInto('audit_events')
-        .values({ chain, seq, type: body.type, actor: body.actor, at, data: JSON.stringify(body.data), prev_hash: prevHash, hash }),
-    )
-    .insertInto('audit_heads')
-    .values({ chain, seq, hash })
-    .onConflict((oc) => oc.column('chain').doUpdateSet({ seq, hash }))
-    .execute();
-  return { seq, hash };
+  return {
+    chain,
+    seq,
+    type: body.type,
+    actor: body.actor,
+    at,
+    data: JSON.stringify(body.data),
+    prev_hash: prevHash,
+    hash: chainHash(prevHash, body),
+  };
 }
 
 export const customerChain = (customerId: string) => `customer:${customerId}`;

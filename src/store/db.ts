@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PGlitePool } from './pglite-pool.js';
+import { PreparedStatementPool } from './prepared-pool.js';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
 
@@ -39,7 +40,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<StoreHandle> {
     // An idle connection closed by the server (restart, failover, admin termination) is dropped from the
     // pool and replaced on next use; without a listener, node-postgres would crash the whole process.
     pool.on('error', (err) => opts.onIdleError?.(err));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PreparedStatementPool(pool) }) });
     handle = { db, kind: 'postgres', pglite: null, close: () => db.destroy() };
   } else {
     const unlock = opts.dataDir ? lockDataDir(opts.dataDir) : () => {};

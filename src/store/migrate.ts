@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import * as m001 from './migrations/001-initial.js';
 import * as m002 from './migrations/002-operation-session.js';
 import * as m003 from './migrations/003-outbox-delivered-to.js';
+import * as m004 from './migrations/004-guard.js';
 
 /** Migrations are listed here, in order, so that a bundled server needs no folder scan at run time. */
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': m001,
   '002-operation-session': m002,
   '003-outbox-delivered-to': m003,
+  '004-guard': m004,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

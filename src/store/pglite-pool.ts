@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import { PGliteStatements } from './pglite-statements.js';
 
 /**
  * Presents one embedded PGlite database as the small `pg.Pool` surface Kysely's PostgresDialect uses,
@@ -9,10 +10,12 @@ import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kyse
  */
 export class PGlitePool implements PostgresPool {
   readonly db: PGlite;
+  readonly #statements: PGliteStatements;
   #tail: Promise<void> = Promise.resolve();
 
   constructor(db: PGlite) {
     this.db = db;
+    this.#statements = new PGliteStatements(db);
   }
 
   static async open(dataDir: string | undefined): Promise<PGlitePool> {
@@ -31,6 +34,7 @@ export class PGlitePool implements PostgresPool {
     this.#tail = new Promise<void>((resolve) => (release = resolve));
     await previous;
     const db = this.db;
+    const statements = this.#statements;
     let released = false;
     const client = {
       async query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
@@ -38,7 +42,7 @@ export class PGlitePool implements PostgresPool {
         const res =
           parameters.length === 0
             ? ((await db.exec(sql)).at(-1) ?? { rows: [], affectedRows: 0 })
-            : await db.query<R>(sql, parameters as unknown[]);
+            : await statements.query<R>(sql, parameters);
         const command = (sql.trimStart().split(/\s/, 1)[0]?.toUpperCase() ?? 'SELECT') as PostgresQueryResult<R>['command'];
         return { command, rowCount: res.affectedRows ?? res.rows.length, rows: res.rows as R[] };
       },

@@ -2,8 +2,8 @@ import type { AuthMethod } from '../types.js';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from './argon.js';
 
 /**
- * Password (knowledge). argon2id on libuv's threadpool, before the customer's lock is taken; under the
- * lock we only check the hash did not change meanwhile. A customer without a password still costs one
+ * Password (knowledge). argon2id on libuv's threadpool, before the customer's lock is taken; the
+ * attempt's commit only checks the hash did not change meanwhile. A customer without a password still costs one
  * argon2 verification, so timing says nothing.
  */
 export const passwordMethod: AuthMethod<{ ok: boolean; digest: string | null }> = {
@@ -15,10 +15,10 @@ export const passwordMethod: AuthMethod<{ ok: boolean; digest: string | null }> 
     const ok = await verifyPassword(digest ?? (await DUMMY_HASH(deps.config.argon2)), proof.password ?? '');
     return { ok: ok && digest !== null, digest };
   },
-  async verify(ctx, authenticator, _proof, pre) {
+  // The hash checked before must still be the one stored (the commit re-checks it too).
+  check(_ctx, authenticator, _proof, pre) {
     const ok = !!pre && pre.ok && authenticator !== null && authenticator.secret_digest === pre.digest;
-    if (ok) await ctx.tx.updateTable('authenticators').set({ last_used_at: ctx.now }).where('id', '=', authenticator.id).execute();
-    return ok;
+    return ok ? { ok: true, change: {} } : { ok: false };
   },
   async afterSuccess(deps, db, authenticator, proof) {
     const old = authenticator.secret_digest;

@@ -8,15 +8,16 @@ export type StoredTotpParams = Omit<TotpParams, 'secretBase32'>;
 export const totpSealContext = (authenticatorId: string) => `totp:${authenticatorId}`;
 
 /**
- * TOTP (possession, RFC 6238). Verified under the customer's lock so that the last accepted time step
- * is read and advanced atomically: a code is accepted once, even by two processes at the same instant.
+ * TOTP (possession, RFC 6238). The step a code matched becomes the authenticator's last used step in the
+ * attempt's commit, which only applies if the step read is still the last one: a code is accepted once,
+ * even by two processes at the same instant.
  */
 export const totpMethod: AuthMethod = {
   kind: 'totp',
   category: 'possession',
   multiple: true,
-  async verify(ctx, authenticator, proof) {
-    if (!authenticator || !authenticator.secret_sealed) return false;
+  check(ctx, authenticator, proof) {
+    if (!authenticator || !authenticator.secret_sealed) return { ok: false };
     const params = authenticator.params as unknown as StoredTotpParams;
     const secretBase32 = ctx.deps.sealer.open(authenticator.secret_sealed, totpSealContext(authenticator.id)).toString('utf8');
     const match = matchTotp({
@@ -29,12 +30,6 @@ export const totpMethod: AuthMethod = {
       window: ctx.deps.config.totp.window,
       lastUsedStep: authenticator.last_used_step,
     });
-    if (!match.ok) return false;
-    await ctx.tx
-      .updateTable('authenticators')
-      .set({ last_used_step: match.step, last_used_at: ctx.now })
-      .where('id', '=', authenticator.id)
-      .execute();
-    return true;
+    return match.ok ? { ok: true, change: { lastUsedStep: match.step } } : { ok: false };
   },
 };

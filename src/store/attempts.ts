@@ -1,0 +1,196 @@
+import { sql } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import type { AuthenticatorChange } from '../methods/types.js';
+import { chainEvent, customerChain, type AuditEntry, type ChainHead } from './audit.js';
+import type { Db } from './db.js';
+import type { AuthenticatorRow, OperationRow, SecurityStateRow, SessionRow } from './schema.js';
+
+/**
+ * The two statements of an SCA attempt's fast path: one read of everything the decision needs, and one
+ * guarded write of a success. Between them nothing is locked; the write applies only if what the
+ * decision was taken on is still true (the customer's audit head — every security-relevant change of a
+ * customer appends to it —, the operation still pending, each authenticator's single-use state), else
+ * it changes nothing and the caller takes the locking path. Failures always take the locking path, so
+ * counting stays exact under any concurrency.
+ */
+
+export interface AttemptSnapshot {
+  op: OperationRow;
+  /** What the login of the operation's session proved, when it was started in one. */
+  loginCategories: string[] | null;
+  state: SecurityStateRow;
+  head: ChainHead | null;
+  session: { createdAt: Date; lastSeenAt: Date; revokedAt: Date | null } | null;
+  /** The customer's active authenticators the proofs may use, oldest first. */
+  authenticators: AuthenticatorRow[];
+}
+
+export interface AuthenticatorFilter {
+  kinds: string[];
+  ids: string[];
+}
+
+/** One statement: the operation, its session, the customer's security state, audit head and authenticators. */
+export async function readAttempt(db: Db, operationId: string, wanted: AuthenticatorFilter): Promise<AttemptSnapshot | null> {
+  const row = await db
+    .selectFrom('operations as o')
+    .innerJoin('security_states as ss', 'ss.customer_id', 'o.customer_id')
+    .leftJoin('audit_heads as h', (j) => j.on(sql<boolean>`h.chain = 'customer:' || o.customer_id`))
+    .leftJoin('sessions as se', 'se.id', 'o.session_id')
+    .leftJoin('operations as lo', 'lo.id', 'se.operation_id')
+    .selectAll('o')
+    .select((eb) => [
+      'lo.categories as login_categories',
+      'ss.failed_count',
+      'ss.block_level',
+      'ss.blocked_until',
+      'ss.permanently_blocked',
+      'ss.updated_at as ss_updated_at',
+      'h.seq as head_seq',
+      'h.hash as head_hash',
+      'se.created_at as se_created_at',
+      'se.last_seen_at as se_last_seen_at',
+      'se.revoked_at as se_revoked_at',
+      jsonArrayFrom(
+        eb
+          .selectFrom('authenticators as a')
+          .selectAll('a')
+          .whereRef('a.customer_id', '=', 'o.customer_id')
+          .where('a.status', '=', 'active')
+          .where((w) =>
+            w.or([
+              ...(wanted.kinds.length ? [w('a.kind', 'in', wanted.kinds)] : []),
+              ...(wanted.ids.length ? [w('a.id', 'in', wanted.ids)] : []),
+            ]),
+          )
+          .orderBy('a.created_at'),
+      ).as('authenticators'),
+    ])
+    .where('o.id', '=', operationId)
+    .executeTakeFirst();
+  if (!row) return null;
+  const {
+    login_categories,
+    failed_count,
+    block_level,
+    blocked_until,
+    permanently_blocked,
+    ss_updated_at,
+    head_seq,
+    head_hash,
+    se_created_at,
+    se_last_seen_at,
+    se_revoked_at,
+    authenticators,
+    ...op
+  } = row;
+  return {
+    op,
+    loginCategories: login_categories,
+    state: { customer_id: op.customer_id, failed_count, block_level, blocked_until, permanently_blocked, updated_at: ss_updated_at },
+    head: head_seq === null || head_hash === null ? null : { seq: Number(head_seq), hash: head_hash },
+    session: se_created_at
+      ? {
+          createdAt: new Date(se_created_at),
+          lastSeenAt: new Date(se_last_seen_at!),
+          revokedAt: se_revoked_at ? new Date(se_revoked_at) : null,
+        }
+      : null,
+    authenticators: authenticators.map(fromJson),
+  };
+}
+
+/** Rows aggregated as JSON carry timestamps as text. */
+type AsJson<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
+
+function fromJson(a: AsJson<AuthenticatorRow>): AuthenticatorRow {
+  const date = (v: string | null) => (v === null ? null : new Date(v));
+  return {
+    ...a,
+    last_used_step: a.last_used_step === null ? null : Number(a.last_used_step),
+    created_at: new Date(a.created_at),
+    activated_at: date(a.activated_at),
+    last_used_at: date(a.last_used_at),
+    revoked_at: date(a.revoked_at),
+  };
+}
+
+export interface SuccessRecord {
+  op: OperationRow;
+  now: Date;
+  /** The head the decision was taken on: the write applies only if it is still the head. */
+  head: ChainHead;
+  audit: AuditEntry;
+  /** Consecutive failures (or a past block level) to clear. */
+  resetLockout: boolean;
+  /** Each authenticator used, as read, with what its proof changes. */
+  used: { authenticator: AuthenticatorRow; change: AuthenticatorChange }[];
+  code: { id: string; expiresAt: Date };
+  methods: string[];
+  categories: string[];
+  /** The session the operation was started in, when its element is reused: using it is activity. */
+  touchSession: string | null;
+  /** A login's new session (and the token it replaces). */
+  session: {
+    row: Pick<SessionRow, 'id' | 'token_digest' | 'customer_id' | 'rp_id' | 'operation_id' | 'user_agent'>;
+    replacesDigest: string | null;
+  } | null;
+}
+
+/**
+ * Writes a success in one statement: the operation authorised with its code, the authenticators' new
+ * single-use state, the session, the audit event and the new head. Returns false, having changed
+ * nothing, when any guard found the state moved on since it was read.
+ */
+export async function commitSuccess(db: Db, r: SuccessRecord): Promise<boolean> {
+  const chain = customerChain(r.op.customer_id);
+  const event = chainEvent(chain, r.head, r.now, r.audit);
+  const ctes = [
+    sql`h AS (UPDATE audit_heads SET seq = ${event.seq}, hash = ${event.hash}
+              WHERE chain = ${chain} AND seq = ${r.head.seq} RETURNING 1)`,
+    sql`e AS (INSERT INTO audit_events (chain, seq, type, actor, at, data, prev_hash, hash)
+              VALUES (${chain}, ${event.seq}, ${event.type}, ${event.actor}, ${r.now}, ${event.data}::jsonb, ${event.prev_hash}, ${event.hash}))`,
+    sql`o AS (UPDATE operations SET status = 'authorised', completed_at = ${r.now}, methods = ${JSON.stringify(r.methods)}::jsonb,
+                     categories = ${r.categories}, auth_code_id = ${r.code.id}
+              WHERE id = ${r.op.id} AND status = 'pending' AND expires_at > ${r.now} RETURNING 1)`,
+    sql`c AS (INSERT INTO authentication_codes (id, operation_id, customer_id, rp_id, issued_at, expires_at, consumed_at)
+              VALUES (${r.code.id}, ${r.op.id}, ${r.op.customer_id}, ${r.op.rp_id}, ${r.now}, ${r.code.expiresAt}, NULL))`,
+  ];
+  const guards = [sql`(SELECT count(*) FROM h) = 1`, sql`(SELECT count(*) FROM o) = 1`];
+  if (r.resetLockout) {
+    ctes.push(sql`l AS (UPDATE security_states SET failed_count = 0, block_level = 0, blocked_until = NULL, updated_at = ${r.now}
+                        WHERE customer_id = ${r.op.customer_id})`);
+  }
+  r.used.forEach(({ authenticator: a, change }, i) => {
+    const name = sql.raw(`a${i}`);
+    const step = change.lastUsedStep ?? a.last_used_step;
+    // Guarded by what the proof was checked against: still active, same secret, same last used step.
+    ctes.push(sql`${name} AS (UPDATE authenticators SET last_used_at = ${r.now}, last_used_step = ${step}
+                   WHERE id = ${a.id} AND status = 'active' AND secret_digest IS NOT DISTINCT FROM ${a.secret_digest}
+                     AND last_used_step IS NOT DISTINCT FROM ${a.last_used_step} RETURNING 1)`);
+    guards.push(sql`(SELECT count(*) FROM ${name}) = 1`);
+  });
+  if (r.touchSession) {
+    // Not a guard: sessions are not under the customer's lock, a logout may land at any time either way.
+    ctes.push(sql`s AS (UPDATE sessions SET last_seen_at = ${r.now} WHERE id = ${r.touchSession} AND revoked_at IS NULL)`);
+  }
+  if (r.session) {
+    const n = r.session.row;
+    if (r.session.replacesDigest) {
+      ctes.push(sql`r AS (UPDATE sessions SET revoked_at = ${r.now}, revoke_reason = 'reauthenticated'
+                          WHERE token_digest = ${r.session.replacesDigest} AND customer_id = ${r.op.customer_id} AND revoked_at IS NULL)`);
+    }
+    ctes.push(sql`n AS (INSERT INTO sessions (id, token_digest, customer_id, rp_id, operation_id, created_at, last_seen_at, user_agent)
+                        VALUES (${n.id}, ${n.token_digest}, ${n.customer_id}, ${n.rp_id}, ${n.operation_id}, ${r.now}, ${r.now}, ${n.user_agent}))`);
+  }
+  try {
+    await sql`WITH ${sql.join(ctes)} SELECT sesame_guard(${sql.join(guards, sql` AND `)})`.execute(db);
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code === GUARD_TRIPPED) return false;
+    throw e;
+  }
+}
+
+/** SQLSTATE raised by `sesame_guard` (migration 004): the whole statement is rolled back. */
+const GUARD_TRIPPED = 'SE409';
