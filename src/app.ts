@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { createServices, type Services } from './context.js';
 import { startWebhookLoop } from './events/webhooks.js';
+import { startMessageLoop } from './events/messages.js';
 import { buildHttp } from './http/server.js';
 import { openStore } from './store/db.js';
 import { demoBankPlugin } from './demo-bank/index.js';
@@ -66,6 +67,9 @@ export async function createSesame(opts: CreateSesameOptions): Promise<Sesame> {
   const app = await buildHttp(services, { plugins, webDist: WEB_DIST, logger: opts.logger ?? true });
   log = app.log;
   const loop = opts.webhooks === false ? null : startWebhookLoop(services);
+  // SMS, calls and email: sent at once when queued, and retried from the durable outbox.
+  const messages = startMessageLoop(services);
+  services.messagesQueued = messages.kick;
   return {
     app,
     services,
@@ -78,6 +82,7 @@ export async function createSesame(opts: CreateSesameOptions): Promise<Sesame> {
     },
     async close() {
       await loop?.stop();
+      await messages.stop();
       await app.close();
       await store.close();
     },

@@ -29,6 +29,39 @@ export interface Config {
   sessionElementReuse: boolean;
   /** Start the demo bank and, on first start, create demo data (development only). */
   demo: boolean;
+  channels: ChannelsConfig;
+  /** One-time codes sent by SMS or voice call. */
+  otp: OtpConfig;
+  securePhone: {
+    /** After a change of secure number, adding a beneficiary or raising a card limit cannot rely on SMS. */
+    coolingOffHours: number;
+    /** A secure number not confirmed for this long is to be checked again ("check your number"). */
+    reconfirmAfterDays: number;
+  };
+}
+
+export interface ChannelsConfig {
+  sms: 'dev' | 'twilio';
+  voice: 'dev' | 'twilio';
+  email: 'dev' | 'smtp';
+  twilio: { accountSid: string; authToken: string; baseUrl: string; from: string; messagingServiceSid: string } | null;
+  smtp: { host: string; port: number | undefined; secure: boolean; user: string; pass: string; from: string } | null;
+  /** Where numbers without a country code are (ISO 3166 alpha-2). */
+  defaultCountry: string;
+  /** Countries a code may be sent to (against SMS pumping and toll fraud). */
+  allowedCountries: string[];
+  /** The bank's name at the start of each SMS. */
+  brand: string;
+}
+
+export interface OtpConfig {
+  ttlSeconds: number;
+  digits: number;
+  /** Codes sent for one operation. */
+  maxPerOperation: number;
+  /** Codes sent to one customer, and to one number, per hour. */
+  maxPerCustomerHour: number;
+  maxPerDestinationHour: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -36,6 +69,7 @@ type Env = Record<string, string | undefined>;
 /** Rules of the regulation and of safe operation, each with the message shown when it is broken. */
 const RTS_MAX_ATTEMPTS = 5;
 const RTS_MAX_INACTIVITY = 300;
+const RTS_MAX_OTP_TTL = 300;
 
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
   const mode = oneOf(env, 'SESAME_MODE', ['development', 'production'], 'development');
@@ -73,6 +107,18 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     },
     sessionElementReuse: oneOf(env, 'SESAME_SESSION_ELEMENT_REUSE', ['true', 'false'], 'true') === 'true',
     demo: mode === 'development' && env.SESAME_DEMO !== 'false',
+    channels: channelsConfig(env),
+    otp: {
+      ttlSeconds: int(env, 'SESAME_OTP_TTL_SECONDS', 300, 30, Number.MAX_SAFE_INTEGER),
+      digits: int(env, 'SESAME_OTP_DIGITS', 6, 6, 8),
+      maxPerOperation: int(env, 'SESAME_OTP_MAX_PER_OPERATION', 3, 1, 10),
+      maxPerCustomerHour: int(env, 'SESAME_OTP_MAX_PER_CUSTOMER_HOUR', 10, 1, 100),
+      maxPerDestinationHour: int(env, 'SESAME_OTP_MAX_PER_NUMBER_HOUR', 10, 1, 100),
+    },
+    securePhone: {
+      coolingOffHours: int(env, 'SESAME_PHONE_CHANGE_COOLING_OFF_HOURS', 72, 0, 24 * 90),
+      reconfirmAfterDays: int(env, 'SESAME_PHONE_RECONFIRM_DAYS', 365, 30, 3650),
+    },
     ...overrides,
   };
   validateConfig(cfg);
@@ -91,6 +137,11 @@ export function validateConfig(cfg: Config): void {
       `SESAME_SESSION_IDLE_SECONDS=${cfg.session.inactivitySeconds} is refused: the inactivity timeout after login is at most ${RTS_MAX_INACTIVITY} s (RTS art. 4(3)(d)).`,
     );
   }
+  if (cfg.otp.ttlSeconds > RTS_MAX_OTP_TTL) {
+    throw new ConfigError(
+      `SESAME_OTP_TTL_SECONDS=${cfg.otp.ttlSeconds} is refused: a code sent by SMS or call lives at most ${RTS_MAX_OTP_TTL} s (authentication codes are short-lived, RTS art. 4(3)(d)).`,
+    );
+  }
   if (cfg.lockout.blockLadderSeconds.some((s) => s < 60)) {
     throw new ConfigError('SESAME_BLOCK_LADDER is refused: every temporary block lasts at least 60 s.');
   }
@@ -99,6 +150,15 @@ export function validateConfig(cfg: Config): void {
   }
   if (cfg.mode === 'production' && !cfg.databaseUrl) {
     throw new ConfigError('DATABASE_URL is required in production: the embedded database does not survive a machine crash (no fsync).');
+  }
+  if (cfg.mode === 'production') {
+    for (const channel of ['sms', 'voice', 'email'] as const) {
+      if (cfg.channels[channel] === 'dev') {
+        throw new ConfigError(
+          `SESAME_${channel.toUpperCase()}_PROVIDER=dev is refused in production: the dev outbox sends nothing and shows every code on a local page.`,
+        );
+      }
+    }
   }
 }
 
@@ -117,6 +177,55 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], d
   if (raw === undefined || raw === '') return dflt;
   if (!values.includes(raw as T)) throw new ConfigError(`${name}=${raw} is refused: expected one of ${values.join(', ')}.`);
   return raw as T;
+}
+
+function channelsConfig(env: Env): ChannelsConfig {
+  const sms = oneOf(env, 'SESAME_SMS_PROVIDER', ['dev', 'twilio'], 'dev');
+  const voice = oneOf(env, 'SESAME_VOICE_PROVIDER', ['dev', 'twilio'], 'dev');
+  const email = oneOf(env, 'SESAME_EMAIL_PROVIDER', ['dev', 'smtp'], 'dev');
+  const needs = (name: string, why: string) => {
+    const v = env[name];
+    if (!v) throw new ConfigError(`${name} is required: ${why}.`);
+    return v;
+  };
+  const twilio =
+    sms === 'twilio' || voice === 'twilio'
+      ? {
+          accountSid: needs('TWILIO_ACCOUNT_SID', 'the twilio provider is selected'),
+          authToken: needs('TWILIO_AUTH_TOKEN', 'the twilio provider is selected'),
+          baseUrl: env.TWILIO_API_BASE_URL || 'https://api.twilio.com',
+          from: env.TWILIO_FROM ?? '',
+          messagingServiceSid: env.TWILIO_MESSAGING_SERVICE_SID ?? '',
+        }
+      : null;
+  const smtp =
+    email === 'smtp'
+      ? {
+          host: needs('SMTP_HOST', 'the smtp provider is selected'),
+          port: env.SMTP_PORT ? int(env, 'SMTP_PORT', 587, 1, 65535) : undefined,
+          secure: env.SMTP_SECURE === 'true',
+          user: env.SMTP_USER ?? '',
+          pass: env.SMTP_PASSWORD ?? '',
+          from: needs('SMTP_FROM', 'the smtp provider is selected'),
+        }
+      : null;
+  const countries = (env.SESAME_SMS_COUNTRIES ?? 'FR,BE,LU,MC,DE,ES,IT,NL,PT,IE,AT,CH,GB')
+    .split(',')
+    .map((c) => c.trim().toUpperCase())
+    .filter(Boolean);
+  if (countries.some((c) => !/^[A-Z]{2}$/.test(c))) {
+    throw new ConfigError('SESAME_SMS_COUNTRIES is refused: expected ISO country codes such as "FR,BE,LU".');
+  }
+  return {
+    sms,
+    voice,
+    email,
+    twilio,
+    smtp,
+    defaultCountry: (env.SESAME_PHONE_DEFAULT_COUNTRY ?? 'FR').toUpperCase(),
+    allowedCountries: countries,
+    brand: env.SESAME_BRAND ?? 'Sesame',
+  };
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };

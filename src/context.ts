@@ -9,6 +9,8 @@ import { Sealer } from './crypto/seal.js';
 import { SigningKeys } from './crypto/signing-keys.js';
 import type { Db, StoreHandle } from './store/db.js';
 import type { MethodDeps } from './methods/types.js';
+import { createDeliveryProvider, DevOutbox, type Channels, type VoiceSegment } from './channels/index.js';
+import { confirmKeypad } from './journeys/otp.js';
 
 /**
  * Everything a journey needs, built once at start: configuration, clock, store, key material and
@@ -20,6 +22,10 @@ export interface Services extends MethodDeps {
   signingKeys: SigningKeys;
   scaPolicy: ScaPolicy;
   lockoutPolicy: LockoutPolicy;
+  /** SMS, voice calls and email; in development, the dev outbox behind the phone & inbox page. */
+  channels: Channels;
+  /** Wakes the message dispatcher when a message was just queued (set by the dispatcher loop). */
+  messagesQueued: () => void;
 }
 
 export async function createServices(config: Config, clock: Clock, store: StoreHandle, dataDir: string | null): Promise<Services> {
@@ -27,7 +33,7 @@ export async function createServices(config: Config, clock: Clock, store: StoreH
   const hashKey = await serverSecret(store.db, sealer, 'hash-key');
   const signingKeys = new SigningKeys(store.db, sealer, clock);
   await signingKeys.ensureLoaded();
-  return {
+  const services: Services = {
     config,
     clock,
     store,
@@ -37,7 +43,46 @@ export async function createServices(config: Config, clock: Clock, store: StoreH
     signingKeys,
     scaPolicy: defaultScaPolicy({}, config.sessionElementReuse),
     lockoutPolicy: config.lockout,
+    // Keys typed during a simulated keypad call are verified like a provider's gather callback.
+    channels: channelsFor(config, clock, (callId, digits) => confirmKeypad(services, callId, digits)),
+    messagesQueued: () => undefined,
   };
+  return services;
+}
+
+function channelsFor(config: Config, clock: Clock, onDtmf: (callId: string, digits: string) => Promise<VoiceSegment[]>): Channels {
+  const c = config.channels;
+  return createDeliveryProvider({
+    sms: c.sms,
+    voice: c.voice,
+    email: c.email,
+    production: config.mode === 'production',
+    ...(c.twilio
+      ? {
+          twilio: {
+            accountSid: c.twilio.accountSid,
+            authToken: c.twilio.authToken,
+            baseUrl: c.twilio.baseUrl,
+            ...(c.twilio.from ? { from: c.twilio.from } : {}),
+            ...(c.twilio.messagingServiceSid ? { messagingServiceSid: c.twilio.messagingServiceSid } : {}),
+            smsStatusCallbackUrl: `${config.publicUrl}/v1/channels/twilio/status`,
+            voiceStatusCallbackUrl: `${config.publicUrl}/v1/channels/twilio/status`,
+          },
+        }
+      : {}),
+    ...(c.smtp
+      ? {
+          smtp: {
+            host: c.smtp.host,
+            ...(c.smtp.port ? { port: c.smtp.port } : {}),
+            secure: c.smtp.secure,
+            ...(c.smtp.user ? { auth: { user: c.smtp.user, pass: c.smtp.pass } } : {}),
+            from: c.smtp.from,
+          },
+        }
+      : {}),
+    ...(config.mode === 'development' ? { devOutbox: new DevOutbox({ clock, onDtmf }) } : {}),
+  });
 }
 
 /**

@@ -13,6 +13,7 @@ import { createCustomer, findCustomerByRef } from '../journeys/customers.js';
 import { ADVISOR_CHANNELS, ADVISOR_ROLES, createAdvisor, createRelyingParty } from '../journeys/principals.js';
 import { qrTerminal } from '../methods/totp/totp.js';
 import { printBanner } from './banner.js';
+import { tokensCommand, TOKENS_HELP } from './tokens.js';
 import path from 'node:path';
 
 /**
@@ -33,10 +34,12 @@ const HELP = `Usage: sesame <command> [options]
   keys rotate                           New signing key for authentication codes
   keys reseal                           Re-encrypt secrets at rest with the first key of SESAME_KEKS
   audit verify                          Check every audit hash chain; exit 1 on tampering
+${TOKENS_HELP}
 
 Configuration comes from environment variables (see README).`;
 
 const COMMANDS = ['customers create', 'totp enrol', 'totp activate', 'rp create', 'advisors create', 'keys rotate', 'keys reseal', 'audit verify'];
+COMMANDS.push('tokens import', 'tokens assign');
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -132,6 +135,9 @@ async function main(argv: string[]): Promise<number> {
         console.log(`${r.resealed} secrets re-encrypted with key-encryption key "${s.sealer.activeKeyId}".`);
         return 0;
       }
+      case 'tokens import':
+      case 'tokens assign':
+        return tokensCommand(s, sub!, args);
       case 'audit verify': {
         const r = await verifyAllChains(s.db);
         for (const b of r.breaks) console.error(`TAMPERED chain ${b.chain} at seq ${b.seq}: ${b.reason}`);

@@ -61,6 +61,13 @@ export class Unprocessable extends SesameError {
   }
 }
 
+/** A sending limit was reached (codes per operation, per customer, per number). */
+export class TooManyRequests extends SesameError {
+  constructor(code: string, detail: string) {
+    super(code, 429, detail);
+  }
+}
+
 export class Unauthorized extends SesameError {
   constructor(message = 'Missing or invalid credentials.') {
     super('ERR_UNAUTHORIZED', 401, message);

@@ -54,7 +54,8 @@ export const defaultScaPolicy = (overrides: Partial<Record<OperationType, number
     manage_authenticators: 2,
     ...overrides,
   },
-  // Recovery codes replace a lost device to get back in and re-enrol, nothing more.
+  // Recovery codes replace a lost device to get back in and re-enrol, nothing more. An SMS to the
+  // secure number cannot authorise replacing that number (seed 001).
   forbiddenMethods: Object.fromEntries(
     (
       [
@@ -67,7 +68,9 @@ export const defaultScaPolicy = (overrides: Partial<Record<OperationType, number
         'card_wallet_enrolment',
         'online_card_payment',
       ] as const
-    ).map((t) => [t, ['recovery']]),
+    )
+      .map((t): [OperationType, string[]] => [t, ['recovery']])
+      .concat([['change_phone', ['sms']]]),
   ),
 });
 

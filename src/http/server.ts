@@ -15,7 +15,12 @@ import { advisorRoutes } from './routes/advisor.js';
 import { authenticatorRoutes } from './routes/authenticators.js';
 import { customerRoutes } from './routes/customers.js';
 import { operationRoutes } from './routes/operations.js';
+import { hardwareTokenRoutes } from './routes/hardware-tokens.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { phoneRoutes } from './routes/phone.js';
+import { securePhoneRoutes } from './routes/secure-phone.js';
+import { twilioRoutes } from './routes/twilio.js';
+import { devPhoneRoutes } from './routes/dev-phone.js';
 import { problems, SHARED_SCHEMAS } from './schemas.js';
 
 export interface HttpOptions {
@@ -127,6 +132,9 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
     await authenticatorRoutes(rp, s);
     await operationRoutes(rp, s);
     await sessionRoutes(rp, s);
+    await hardwareTokenRoutes(rp, s);
+    await phoneRoutes(rp, s);
+    await securePhoneRoutes(rp, s);
     rp.put('/v1/webhook', {
       schema: {
         tags: ['events'],
@@ -154,6 +162,10 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
     await advisorRoutes(adv, s);
   });
 
+  const twilio = s.config.channels.twilio;
+  if (twilio) await app.register((tw) => twilioRoutes(tw, s, twilio.authToken));
+  const devOutbox = s.channels.devOutbox;
+  if (devOutbox) await app.register((dev) => devPhoneRoutes(dev, devOutbox));
   for (const plugin of opts.plugins ?? []) await app.register(plugin);
   if (opts.webDist && fs.existsSync(path.join(opts.webDist, 'index.html'))) await serveWeb(app, opts.webDist);
   else app.setNotFoundHandler(noRoute);

@@ -123,8 +123,8 @@ export async function consumeStepUp(
   rpId: string,
   customerId: string,
   code: string,
-  expected: { type: string; action?: string; kind?: string },
-): Promise<void> {
+  expected: { type: string; action?: string; kind?: string; data?: (data: Record<string, unknown>) => boolean },
+): Promise<AuthenticationCodeClaims> {
   const claims = await verifyCode(s, rpId, code);
   if (claims.sub !== customerId || claims.op_type !== expected.type) {
     throw new Unprocessable('ERR_STEP_UP_MISMATCH', `The authentication code is not for a ${expected.type} of this customer.`, {
@@ -133,10 +133,15 @@ export async function consumeStepUp(
   }
   const op = await tx.selectFrom('operations').select('data').where('id', '=', claims.op).executeTakeFirstOrThrow();
   const data = op.data as Record<string, unknown>;
-  if ((expected.action && data.action !== expected.action) || (expected.kind && data.kind !== expected.kind)) {
+  if (
+    (expected.action && data.action !== expected.action) ||
+    (expected.kind && data.kind !== expected.kind) ||
+    (expected.data && !expected.data(data))
+  ) {
     throw new Unprocessable('ERR_STEP_UP_MISMATCH', 'The authentication code authorised another change.', { field: 'authenticationCode' });
   }
   await markConsumed(tx, claims, rpId, s.clock.now());
+  return claims;
 }
 
 async function markConsumed(tx: Db, claims: AuthenticationCodeClaims, rpId: string, now: Date): Promise<void> {

@@ -41,7 +41,7 @@ export const authenticatorView = (a: AuthenticatorRow): AuthenticatorView => ({
   lastUsedAt: iso(a.last_used_at),
 });
 
-const ENROLMENT_TTL_MS = 10 * 60 * 1000;
+export const ENROLMENT_TTL_MS = 10 * 60 * 1000;
 const MAX_ACTIVATION_TRIES = 5;
 
 export async function listAuthenticators(s: Services, customerId: string): Promise<AuthenticatorView[]> {
@@ -63,7 +63,7 @@ interface Change {
 }
 
 /** Runs `body` in a transaction after the step-up check that a change of the customer's means requires. */
-async function underStepUp<T>(
+export async function underStepUp<T>(
   s: Services,
   c: Change,
   action: 'add' | 'remove' | 'regenerate',
@@ -160,6 +160,25 @@ export async function activateTotp(
   s: Services,
   c: { rpId: string; customerId: string; authenticatorId: string; code: string },
 ): Promise<AuthenticatorView> {
+  return activatePending(s, c, 'totp', 'Check the time on the device and try the current code.', (a, now) => {
+    const params = a.params as unknown as StoredTotpParams;
+    const secretBase32 = s.sealer.open(a.secret_sealed!, totpSealContext(a.id)).toString('utf8');
+    const match = matchTotp({ ...params, secretBase32, code: c.code, now, window: s.config.totp.window, lastUsedStep: null });
+    return match.ok ? { ok: true, lastUsedStep: match.step } : { ok: false };
+  });
+}
+
+/** Whether a pending authenticator's first proof is right, and the single-use state it leaves (step, counter). */
+export type FirstProof = (a: AuthenticatorRow, now: Date) => { ok: true; lastUsedStep: number | null } | { ok: false };
+
+/** Activates a pending authenticator of `kind` with its first proof (TOTP, hardware tokens), same tries and expiry for all. */
+export async function activatePending(
+  s: Services,
+  c: { rpId: string; customerId: string; authenticatorId: string },
+  kind: string,
+  hint: string,
+  firstProof: FirstProof,
+): Promise<AuthenticatorView> {
   return s.db
     .transaction()
     .execute(async (tx) => {
@@ -171,16 +190,15 @@ export async function activateTotp(
         .where('customer_id', '=', c.customerId)
         .forUpdate()
         .executeTakeFirst();
-      if (!a || a.kind !== 'totp' || a.status === 'revoked') throw new NotFound('Authenticator');
+      if (!a || a.kind !== kind || a.status === 'revoked') throw new NotFound('Authenticator');
       if (a.status !== 'pending') throw new Conflict('ERR_ALREADY_ACTIVE', 'This authenticator is already active.');
       if (now.getTime() - new Date(a.created_at).getTime() > ENROLMENT_TTL_MS) {
         throw new Conflict('ERR_ENROLMENT_EXPIRED', 'This enrolment has expired; start a new one.');
       }
-      const params = a.params as unknown as StoredTotpParams & { activationTries: number };
-      const secretBase32 = s.sealer.open(a.secret_sealed!, totpSealContext(a.id)).toString('utf8');
-      const match = matchTotp({ ...params, secretBase32, code: c.code, now, window: s.config.totp.window, lastUsedStep: null });
+      const params = a.params as { activationTries?: number };
+      const match = firstProof(a, now);
       if (!match.ok) {
-        const tries = params.activationTries + 1;
+        const tries = (params.activationTries ?? 0) + 1;
         const voided = tries >= MAX_ACTIVATION_TRIES;
         await tx
           .updateTable('authenticators')
@@ -192,7 +210,7 @@ export async function activateTotp(
       }
       const row = await tx
         .updateTable('authenticators')
-        .set({ status: 'active', activated_at: now, last_used_step: match.step, last_used_at: now })
+        .set({ status: 'active', activated_at: now, last_used_step: match.lastUsedStep, last_used_at: now })
         .where('id', '=', a.id)
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -203,7 +221,7 @@ export async function activateTotp(
       if ('error' in r) {
         throw r.error === 'void'
           ? new Conflict('ERR_ENROLMENT_EXPIRED', 'Too many wrong codes: this enrolment is void; start a new one.')
-          : new Unprocessable('ERR_ACTIVATION_CODE', 'The code does not match. Check the time on the device and try the current code.', {
+          : new Unprocessable('ERR_ACTIVATION_CODE', `The code does not match. ${hint}`, {
               field: 'code',
               remainingTries: r.remaining,
             });
@@ -272,7 +290,7 @@ async function replaceSingle(
   return insertAuthenticator(tx, { ...a, status: 'active' });
 }
 
-async function insertAuthenticator(
+export async function insertAuthenticator(
   tx: Db,
   a: {
     id?: string;
@@ -309,7 +327,7 @@ async function insertAuthenticator(
     .executeTakeFirstOrThrow();
 }
 
-async function recordAdded(
+export async function recordAdded(
   tx: Db,
   c: { rpId: string; customerId: string },
   a: AuthenticatorRow,

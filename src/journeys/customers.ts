@@ -17,6 +17,9 @@ export interface CustomerInput {
   hasActiveCard?: boolean;
   remoteBanking?: boolean;
   locale?: 'fr' | 'en';
+  /** YYYY-MM-DD; with `emancipated`, who may change security settings alone (seed 001). */
+  birthDate?: string | null;
+  emancipated?: boolean;
 }
 
 export interface CustomerView {
@@ -31,6 +34,9 @@ export interface CustomerView {
   hasActiveCard: boolean;
   remoteBanking: boolean;
   locale: string;
+  birthDate: string | null;
+  emancipated: boolean;
+  securePhoneChangedAt: string | null;
   createdAt: string;
 }
 
@@ -47,6 +53,9 @@ export function customerView(c: CustomerRow): CustomerView {
     hasActiveCard: c.has_active_card,
     remoteBanking: c.remote_banking,
     locale: c.locale,
+    birthDate: c.birth_date,
+    emancipated: c.emancipated,
+    securePhoneChangedAt: iso(c.secure_phone_changed_at),
     createdAt: iso(c.created_at)!,
   };
 }
@@ -79,6 +88,9 @@ export async function createCustomer(s: Services, input: CustomerInput, actor: s
     has_active_card: input.hasActiveCard ?? false,
     remote_banking: input.remoteBanking ?? true,
     locale: input.locale ?? 'fr',
+    birth_date: input.birthDate ?? null,
+    emancipated: input.emancipated ?? false,
+    secure_phone_changed_at: null,
     created_at: now,
     updated_at: now,
   };
@@ -130,6 +142,8 @@ export async function updateCustomer(s: Services, id: string, patch: CustomerPat
   if (patch.hasActiveCard !== undefined) set.has_active_card = patch.hasActiveCard;
   if (patch.remoteBanking !== undefined) set.remote_banking = patch.remoteBanking;
   if (patch.locale !== undefined) set.locale = patch.locale;
+  if (patch.birthDate !== undefined) set.birth_date = patch.birthDate;
+  if (patch.emancipated !== undefined) set.emancipated = patch.emancipated;
   return s.db.transaction().execute(async (tx) => {
     const row = await tx.updateTable('customers').set(set).where('id', '=', id).returningAll().executeTakeFirst();
     if (!row) throw new NotFound('Customer');

@@ -45,6 +45,15 @@ export async function resealAll(s: Services): Promise<{ resealed: number }> {
         .execute();
       resealed++;
     }
+    for (const t of await tx.selectFrom('hardware_tokens').select(['serial', 'secret_sealed']).execute()) {
+      if (!stale(t.secret_sealed)) continue;
+      await tx
+        .updateTable('hardware_tokens')
+        .set({ secret_sealed: again(t.secret_sealed, `token:${t.serial}`) })
+        .where('serial', '=', t.serial)
+        .execute();
+      resealed++;
+    }
     for (const sec of await tx.selectFrom('server_secrets').selectAll().execute()) {
       if (!stale(sec.sealed)) continue;
       await tx

@@ -3,6 +3,8 @@ import * as m001 from './migrations/001-initial.js';
 import * as m002 from './migrations/002-operation-session.js';
 import * as m003 from './migrations/003-outbox-delivered-to.js';
 import * as m004 from './migrations/004-guard.js';
+import * as m005 from './migrations/005-channels.js';
+import * as m006 from './migrations/006-hardware-tokens.js';
 
 /** Migrations are listed here, in order, so that a bundled server needs no folder scan at run time. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +12,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '002-operation-session': m002,
   '003-outbox-delivered-to': m003,
   '004-guard': m004,
+  '005-channels': m005,
+  '006-hardware-tokens': m006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -38,6 +38,33 @@ export interface CustomersTable {
   locale: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Eligibility to self-service changes (seed 001: adult or emancipated minor). */
+  birth_date: ColumnType<string | null, string | null, string | null>;
+  emancipated: Generated<boolean>;
+  secure_phone_changed_at: Timestamp | null;
+}
+
+export interface PhoneChangesTable {
+  id: string;
+  customer_id: string;
+  rp_id: string;
+  purpose: 'change' | 'reconfirm';
+  new_phone: string;
+  code_hash: string;
+  tries: number;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  completed_at: Timestamp | null;
+}
+
+export interface AdvisorCasesTable {
+  id: string;
+  customer_id: string;
+  kind: string;
+  status: string;
+  data: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+  closed_at: Timestamp | null;
 }
 
 /** The narrow row every security-relevant transaction locks first (`FOR UPDATE`). */
@@ -115,6 +142,42 @@ export interface SessionsTable {
   user_agent: string | null;
 }
 
+/** The durable delivery outbox (SMS, voice calls, email); the payload holds a code, so it is sealed. */
+export interface MessagesTable {
+  id: string;
+  customer_id: string | null;
+  channel: 'sms' | 'voice' | 'email';
+  destination: string;
+  purpose: string;
+  payload_sealed: string;
+  status: string;
+  provider_id: string | null;
+  attempts: number;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  challenge_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A one-time code sent for one operation, kept as a keyed hash bound to the operation and link hash. */
+export interface OtpChallengesTable {
+  id: string;
+  operation_id: string;
+  customer_id: string;
+  authenticator_id: string;
+  channel: 'sms' | 'voice';
+  /** 'code' (the customer types what they received) or 'keypad' (they type on the handset what the screen shows). */
+  mode: string;
+  code_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  /** Keypad mode: when the right code was typed on the handset. */
+  confirmed_at: Timestamp | null;
+  used_at: Timestamp | null;
+  delivery: string;
+}
+
 export interface AuditEventsTable {
   id: Generated<number>;
   chain: string;
@@ -162,6 +225,18 @@ export interface ServerSecretsTable {
   sealed: string;
 }
 
+/** A hardware OATH token in the bank's stock (migration 006); its seed sealed under `token:<serial>`. */
+export interface HardwareTokensTable {
+  serial: string;
+  algorithm: 'hotp' | 'totp' | 'ocra';
+  secret_sealed: string;
+  /** digits, hash, counter, timeStep, ocraSuite, manufacturer, model: never the seed. */
+  params: Json<Record<string, unknown>>;
+  imported_at: Timestamp;
+  assigned_to_authenticator: string | null;
+  revoked_at: Timestamp | null;
+}
+
 export interface Database {
   relying_parties: RelyingPartiesTable;
   advisors: AdvisorsTable;
@@ -172,11 +247,16 @@ export interface Database {
   operations: OperationsTable;
   authentication_codes: AuthenticationCodesTable;
   sessions: SessionsTable;
+  messages: MessagesTable;
+  phone_changes: PhoneChangesTable;
+  advisor_cases: AdvisorCasesTable;
+  otp_challenges: OtpChallengesTable;
   audit_events: AuditEventsTable;
   audit_heads: AuditHeadsTable;
   outbox_events: OutboxEventsTable;
   signing_keys: SigningKeysTable;
   server_secrets: ServerSecretsTable;
+  hardware_tokens: HardwareTokensTable;
 }
 
 export type CustomerRow = Selectable<CustomersTable>;

@@ -82,6 +82,23 @@ describe('the sesame CLI on an embedded database', { timeout: 120_000 }, () => {
     expect(r.stdout).toContain(`TOTP ${totpId} is active.`);
   });
 
+  it('tokens import reads a PSKC file (format from the extension, password-protected) and tokens assign gives one to a customer', async () => {
+    const file = path.join(dir, 'tokens.xml');
+    fs.copyFileSync(new URL('../fixtures/pskc/rfc6030-figure7.xml', import.meta.url), file);
+    const wrong = await run(['tokens', 'import', file, '--password', 'qwertz']);
+    expect(wrong.code, wrong.all).toBe(1);
+    expect(wrong.all).not.toContain('qwertz');
+    const r = await run(['tokens', 'import', file, '--password', 'qwerty']);
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toContain('Imported 1 token(s): 987654321');
+    const again = await run(['tokens', 'import', file, '--password', 'qwerty']);
+    expect(again.code, again.all).toBe(1);
+    expect(again.stderr).toContain('987654321');
+    const assigned = await run(['tokens', 'assign', '987654321', 'r1']);
+    expect(assigned.code, assigned.all).toBe(0);
+    expect(assigned.stdout).toMatch(/^Token 987654321 assigned to r1: hotp authenticator \S+, pending\.$/m);
+  });
+
   it('audit verify exits 0 on an untouched database', async () => {
     const r = await run(['audit', 'verify']);
     expect(r.code, r.all).toBe(0);

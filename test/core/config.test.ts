@@ -61,7 +61,31 @@ describe('configuration: the regulatory limits cannot be configured away', () =>
   });
 });
 
+const REAL_CHANNELS = {
+  SESAME_SMS_PROVIDER: 'twilio',
+  SESAME_VOICE_PROVIDER: 'twilio',
+  SESAME_EMAIL_PROVIDER: 'smtp',
+  TWILIO_ACCOUNT_SID: 'AC123',
+  TWILIO_AUTH_TOKEN: 'token',
+  TWILIO_FROM: '+33757000000',
+  SMTP_HOST: 'smtp.bank.example',
+  SMTP_FROM: 'securite@bank.example',
+};
+
 describe('configuration: production needs real keys and a real database', () => {
+  it('refuses the dev outbox in production, naming the channel', () => {
+    const env = { SESAME_MODE: 'production', SESAME_KEKS: KEK, DATABASE_URL: 'postgres://db/sesame', ...REAL_CHANNELS, SESAME_VOICE_PROVIDER: 'dev' };
+    expect(refusal(env).message).toMatch(/SESAME_VOICE_PROVIDER=dev is refused in production/);
+  });
+
+  it('refuses a code lifetime above 5 minutes', () => {
+    expect(refusal({ SESAME_OTP_TTL_SECONDS: '301' }).message).toMatch(/at most 300 s/);
+  });
+
+  it('needs the credentials of the provider it is told to use', () => {
+    expect(refusal({ SESAME_SMS_PROVIDER: 'twilio' }).message).toMatch(/TWILIO_ACCOUNT_SID is required/);
+  });
+
   it('refuses production without SESAME_KEKS', () => {
     expect(refusal({ SESAME_MODE: 'production', DATABASE_URL: 'postgres://db/sesame' }).message).toMatch(/SESAME_KEKS is required/);
   });
@@ -71,7 +95,7 @@ describe('configuration: production needs real keys and a real database', () => 
   });
 
   it('starts production with both, and never the demo', () => {
-    const c = loadConfig({ SESAME_MODE: 'production', SESAME_KEKS: KEK, DATABASE_URL: 'postgres://db/sesame', SESAME_DEMO: 'true' });
+    const c = loadConfig({ SESAME_MODE: 'production', SESAME_KEKS: KEK, DATABASE_URL: 'postgres://db/sesame', SESAME_DEMO: 'true', ...REAL_CHANNELS });
     expect(c.mode).toBe('production');
     expect(c.demo).toBe(false);
     expect(c.keks?.[0]?.id).toBe('k1');

@@ -44,6 +44,16 @@ function validBodies(f: Fixture): Record<string, Record<string, unknown>> {
     'POST /v1/sessions/introspect': { token: 'ses_unknown' },
     'POST /v1/sessions/logout': { token: 'ses_unknown' },
     'PUT /v1/webhook': { url: null },
+    'POST /v1/hardware-tokens/import': { format: 'csv', content: 'serial,secret,type,digits\n' },
+    'POST /v1/customers/{id}/authenticators/token': { serial: 'no-such-token' },
+    'POST /v1/customers/{id}/authenticators/{authenticatorId}/resync': { code1: '123456', code2: '654321' },
+    'POST /v1/customers/{id}/authenticators/phone': { method: 'voice', phone: '01 42 68 53 00' },
+    'POST /v1/operations/{id}/challenges': { method: 'sms' },
+    'POST /v1/customers/{id}/secure-phone/change': { phone: '06 12 34 56 78', authenticationCode: 'not-a-real-authentication-code' },
+    'POST /v1/customers/{id}/secure-phone/reconfirm': { locale: 'fr' },
+    'POST /v1/customers/{id}/secure-phone/confirm': { id: 'unknown', code: '123456' },
+    'POST /dev/phone/api/calls/{id}/answer': { as: 'human' },
+    'POST /dev/phone/api/calls/{id}/keys': { keys: '1' },
     'POST /v1/advisor/customers/{id}/unblock': {
       identityCheck: { method: 'branch-id-document', reference: 'ID-2026-1' },
       reason: 'identity checked at the branch',
@@ -203,11 +213,22 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
     const byKey = (k: string) => routes.find((r) => routeKey(r) === k)!;
     cases.push(
       { route: byKey('POST /v1/operations'), body: { customerId: f.customer.id, data: { type: 'login', zz: 1 } }, field: 'data/zz' },
-      { route: byKey('POST /v1/operations'), body: { customerId: f.customer.id, data: { ...PAYMENT, payee: { ...PAYMENT.payee, bic: 'X' } } }, field: 'data/payee/bic' },
-      { route: byKey('POST /v1/operations/{id}/authenticate'), body: { factors: [{ method: 'password', password: 'x', pin: '1' }] }, field: 'factors/0/pin' },
+      {
+        route: byKey('POST /v1/operations'),
+        body: { customerId: f.customer.id, data: { ...PAYMENT, payee: { ...PAYMENT.payee, bic: 'X' } } },
+        field: 'data/payee/bic',
+      },
+      {
+        route: byKey('POST /v1/operations/{id}/authenticate'),
+        body: { factors: [{ method: 'password', password: 'x', pin: '1' }] },
+        field: 'factors/0/pin',
+      },
       {
         route: byKey('POST /v1/advisor/customers/{id}/unblock'),
-        body: { ...bodies['POST /v1/advisor/customers/{id}/unblock'], identityCheck: { method: 'postal-letter', reference: 'L1', extra: 1 } },
+        body: {
+          ...bodies['POST /v1/advisor/customers/{id}/unblock'],
+          identityCheck: { method: 'postal-letter', reference: 'L1', extra: 1 },
+        },
         field: 'identityCheck/extra',
       },
     );
@@ -259,7 +280,9 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
   };
 
   it('(e) a body sent as XML, a form, multipart or without content-type is refused with 415 ERR_MEDIA_TYPE', async () => {
-    expect(await mediaTypeSweep(['application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', null])).toEqual([]);
+    expect(await mediaTypeSweep(['application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', null])).toEqual(
+      [],
+    );
   });
 
   it('(e) a body sent as text/plain is refused with 415 ERR_MEDIA_TYPE too, not parsed as a string', async () => {
@@ -526,7 +549,13 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
       const paramsFor = (route: RouteInfo) =>
         fc.record(
           Object.fromEntries(
-            route.pathParams.map((p) => [p, fc.oneof(fc.constant(existingParams(route, f)[p]!), text.filter((s) => s.length > 0))]),
+            route.pathParams.map((p) => [
+              p,
+              fc.oneof(
+                fc.constant(existingParams(route, f)[p]!),
+                text.filter((s) => s.length > 0),
+              ),
+            ]),
           ) as Record<string, fc.Arbitrary<string>>,
         );
 
@@ -617,7 +646,8 @@ function mutate(seed: Record<string, unknown>, pick: number, value: unknown): un
   const slots: [Record<string, unknown> | unknown[], string | number][] = [];
   const walk = (node: unknown) => {
     if (Array.isArray(node)) node.forEach((v, i) => (slots.push([node, i]), walk(v)));
-    else if (node && typeof node === 'object') for (const [k, v] of Object.entries(node)) slots.push([node as Record<string, unknown>, k]), walk(v);
+    else if (node && typeof node === 'object')
+      for (const [k, v] of Object.entries(node)) (slots.push([node as Record<string, unknown>, k]), walk(v));
   };
   walk(copy);
   if (!slots.length) return value === undefined ? copy : { zz: value };

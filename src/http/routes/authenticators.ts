@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../../context.js';
+import { activateAuthenticator } from '../../journeys/activation.js';
 import {
-  activateTotp,
   enrolTotp,
   listAuthenticators,
   regenerateRecoveryCodes,
@@ -100,13 +100,17 @@ export async function authenticatorRoutes(app: FastifyInstance, s: Services): Pr
   app.post('/v1/customers/:id/authenticators/:authenticatorId/activate', {
     schema: {
       tags,
-      summary: 'Activate a pending TOTP with its first valid code',
+      summary: 'Activate a pending authenticator with its first proof (TOTP code, code sent to a phone, token code)',
       params: CustomerAuthParams,
       body: Type.Object({ code: Type.String({ minLength: 1, maxLength: 16 }) }, { additionalProperties: false }),
       response: { 200: Type.Ref(AuthenticatorSchema), ...problems(400, 401, 404, 409, 422) },
     },
     handler: async (req) =>
-      activateTotp(s, { ...ctx(req), authenticatorId: (req.params as P).authenticatorId, code: (req.body as { code: string }).code }),
+      activateAuthenticator(s, {
+        ...ctx(req),
+        authenticatorId: (req.params as P).authenticatorId,
+        code: (req.body as { code: string }).code,
+      }),
   });
 
   app.post('/v1/customers/:id/authenticators/recovery-codes', {

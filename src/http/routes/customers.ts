@@ -17,6 +17,8 @@ const Facts = {
   hasActiveCard: Type.Optional(Type.Boolean()),
   remoteBanking: Type.Optional(Type.Boolean()),
   locale: Type.Optional(Type.Union([Type.Literal('fr'), Type.Literal('en')])),
+  birthDate: Type.Optional(Type.Union([Type.String({ format: 'date', description: 'YYYY-MM-DD' }), Type.Null()])),
+  emancipated: Type.Optional(Type.Boolean({ description: 'An emancipated minor may act alone like an adult' })),
 };
 const Ref = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:@-]+$', description: "The bank's own customer reference" });
 

@@ -1,0 +1,100 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { twilioSignature } from '../../src/channels/index.js';
+import { startSesame, type TestSesame } from '../support/sesame.js';
+
+/**
+ * The Twilio-compatible provider wired end to end, against a local fake of its HTTP API: a call is placed
+ * with machine detection and an answer URL on this server; the provider's signed callbacks get the
+ * call's instructions (the code for a person, none for a voicemail) and report statuses; unsigned
+ * callbacks are refused.
+ */
+const AUTH_TOKEN = 'test-auth-token';
+
+describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
+  let t: TestSesame;
+  let fake: http.Server;
+  const calls: Record<string, string>[] = [];
+
+  beforeAll(async () => {
+    fake = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const form = Object.fromEntries(new URLSearchParams(body));
+        calls.push({ path: req.url ?? '', ...form });
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ sid: `CA${calls.length.toString().padStart(32, '0')}`, status: 'queued' }));
+      });
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+    t = await startSesame('pglite', {
+      SESAME_SMS_PROVIDER: 'twilio',
+      SESAME_VOICE_PROVIDER: 'twilio',
+      TWILIO_ACCOUNT_SID: 'ACtest',
+      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      TWILIO_FROM: '+33757000000',
+      TWILIO_API_BASE_URL: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+    fake?.close();
+  });
+
+  async function placedCall(n: number) {
+    for (let i = 0; i < 200 && calls.length < n; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(calls.length).toBeGreaterThanOrEqual(n);
+    return { ...calls[n - 1]!, sid: `CA${n.toString().padStart(32, '0')}` } as Record<string, string>;
+  }
+
+  /** The provider fetching a call's instructions, signed as Twilio signs. */
+  async function providerPost(path: string, params: Record<string, string>, sign = true) {
+    const url = `${t.sesame.services.config.publicUrl}${path}`;
+    const res = await t.sesame.app.inject({
+      method: 'POST',
+      url: path,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(sign ? { 'x-twilio-signature': twilioSignature(AUTH_TOKEN, url, params) } : {}),
+      },
+      payload: new URLSearchParams(params).toString(),
+    });
+    return { status: res.statusCode, body: res.body };
+  }
+
+  it('places the call with machine detection, reads the code only to a person, and refuses unsigned callbacks', async () => {
+    const c = await t.api('POST', '/v1/customers', { ref: `tw-${Date.now()}`, displayName: 'Landline Customer' });
+    const enrol = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'voice', phone: '01 42 68 53 00' });
+    expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
+
+    const call = await placedCall(1);
+    expect(call.path).toBe('/2010-04-01/Accounts/ACtest/Calls.json');
+    expect(call).toMatchObject({ To: '+33142685300', From: '+33757000000', MachineDetection: 'Enable' });
+    expect(call.Url).toMatch(/\/v1\/channels\/twilio\/voice\//);
+    // The code is not in the request to the provider: the call fetches it when answered.
+    expect(JSON.stringify(call)).not.toMatch(/<Say/);
+    const path = new URL(call.Url!).pathname;
+
+    expect((await providerPost(path, { CallSid: call.sid, AnsweredBy: 'human' }, false)).status).toBe(401);
+
+    const machine = await providerPost(path, { CallSid: call.sid, AnsweredBy: 'machine_end_beep' });
+    expect(machine.status).toBe(200);
+    expect(machine.body).toMatch(/<Response>/);
+    const human = await providerPost(path, { CallSid: call.sid, AnsweredBy: 'human' });
+    expect(human.status).toBe(200);
+    expect(human.body).toMatch(/<Say language="fr-FR"/);
+    expect(human.body).toMatch(/<Gather/);
+    // The code is said digit by digit: "1, 2, 3, …".
+    const code = /<Say[^>]*>(\d(?:, \d)+)<\/Say>/.exec(human.body)![1]!.replace(/, /g, '');
+    expect(code).toMatch(/^\d{6}$/);
+    expect(machine.body).not.toMatch(/\d, \d/);
+
+    const active = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/${enrol.body.id}/activate`, { code });
+    expect(active.status, JSON.stringify(active.body)).toBe(200);
+
+    const status = await providerPost('/v1/channels/twilio/status', { CallSid: call.sid, CallStatus: 'completed' });
+    expect(status.status).toBe(204);
+  });
+});
