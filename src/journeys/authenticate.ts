@@ -8,7 +8,7 @@ import { methodFor } from '../methods/registry.js';
 import type { AuthenticatorChange, AuthMethod, Decision, Proof } from '../methods/types.js';
 import type { Services } from '../context.js';
 import { appendAudit, customerChain, type ChainHead } from '../store/audit.js';
-import { commitSuccess, readAttempt, type AttemptSnapshot } from '../store/attempts.js';
+import { commitSuccess, lockAttempt as lockAttemptRows, readAttempt, type AttemptSnapshot } from '../store/attempts.js';
 import type { Db } from '../store/db.js';
 import { enqueueEvent } from '../store/outbox.js';
 import { saveLockout, toLockout } from '../store/security-state.js';
@@ -138,57 +138,11 @@ interface Locked {
   session: { createdAt: Date; lastSeenAt: Date; revokedAt: Date | null } | null;
 }
 
-/** One statement locks the customer's security row, the operation and the customer's audit head. */
+/** The locking path: the rows locked, with a head that must exist (the customer's creation is audited). */
 async function lockAttempt(tx: Db, customerId: string, operationId: string): Promise<Locked> {
-  const chain = customerChain(customerId);
-  const row = await tx
-    .selectFrom('security_states as ss')
-    .innerJoin('operations as o', 'o.customer_id', 'ss.customer_id')
-    .innerJoin('audit_heads as h', (j) => j.on('h.chain', '=', chain))
-    .leftJoin('sessions as se', 'se.id', 'o.session_id')
-    .selectAll('o')
-    .select([
-      'ss.failed_count',
-      'ss.block_level',
-      'ss.blocked_until',
-      'ss.permanently_blocked',
-      'ss.updated_at as ss_updated_at',
-      'h.seq as head_seq',
-      'h.hash as head_hash',
-      'se.created_at as se_created_at',
-      'se.last_seen_at as se_last_seen_at',
-      'se.revoked_at as se_revoked_at',
-    ])
-    .where('ss.customer_id', '=', customerId)
-    .where('o.id', '=', operationId)
-    .forUpdate(['ss', 'o', 'h'])
-    .executeTakeFirst();
-  if (!row) throw new Conflict('ERR_CUSTOMER_STATE', 'The customer has no security state.');
-  const {
-    failed_count,
-    block_level,
-    blocked_until,
-    permanently_blocked,
-    ss_updated_at,
-    head_seq,
-    head_hash,
-    se_created_at,
-    se_last_seen_at,
-    se_revoked_at,
-    ...operation
-  } = row;
-  return {
-    state: { customer_id: customerId, failed_count, block_level, blocked_until, permanently_blocked, updated_at: ss_updated_at },
-    operation,
-    head: { seq: head_seq, hash: head_hash },
-    session: se_created_at
-      ? {
-          createdAt: new Date(se_created_at),
-          lastSeenAt: new Date(se_last_seen_at!),
-          revokedAt: se_revoked_at ? new Date(se_revoked_at) : null,
-        }
-      : null,
-  };
+  const locked = await lockAttemptRows(tx, customerId, operationId);
+  if (!locked?.head) throw new Conflict('ERR_CUSTOMER_STATE', 'The customer has no security state.');
+  return { state: locked.state, operation: locked.op, head: locked.head, session: locked.session };
 }
 
 /** Maintenance the methods want once the attempt is committed (never fails the attempt). */

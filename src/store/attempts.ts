@@ -39,18 +39,9 @@ export async function readAttempt(db: Db, operationId: string, wanted: Authentic
     .leftJoin('sessions as se', 'se.id', 'o.session_id')
     .leftJoin('operations as lo', 'lo.id', 'se.operation_id')
     .selectAll('o')
+    .select(STATE_COLUMNS)
     .select((eb) => [
       'lo.categories as login_categories',
-      'ss.failed_count',
-      'ss.block_level',
-      'ss.blocked_until',
-      'ss.permanently_blocked',
-      'ss.updated_at as ss_updated_at',
-      'h.seq as head_seq',
-      'h.hash as head_hash',
-      'se.created_at as se_created_at',
-      'se.last_seen_at as se_last_seen_at',
-      'se.revoked_at as se_revoked_at',
       jsonArrayFrom(
         eb
           .selectFrom('authenticators as a')
@@ -69,8 +60,59 @@ export async function readAttempt(db: Db, operationId: string, wanted: Authentic
     .where('o.id', '=', operationId)
     .executeTakeFirst();
   if (!row) return null;
+  const { login_categories, authenticators, ...rest } = row;
+  const { op, state, head, session } = splitState(rest);
+  return { op, loginCategories: login_categories, state, head, session, authenticators: authenticators.map(fromJson) };
+}
+
+/**
+ * The locking path's one statement: the customer's security row, the operation and the customer's audit
+ * head, all `FOR UPDATE` (every security-relevant change of a customer appends to that head).
+ */
+export async function lockAttempt(tx: Db, customerId: string, operationId: string) {
+  const row = await tx
+    .selectFrom('security_states as ss')
+    .innerJoin('operations as o', 'o.customer_id', 'ss.customer_id')
+    .innerJoin('audit_heads as h', (j) => j.on('h.chain', '=', customerChain(customerId)))
+    .leftJoin('sessions as se', 'se.id', 'o.session_id')
+    .selectAll('o')
+    .select(STATE_COLUMNS)
+    .where('ss.customer_id', '=', customerId)
+    .where('o.id', '=', operationId)
+    .forUpdate(['ss', 'o', 'h'])
+    .executeTakeFirst();
+  return row ? splitState(row) : null;
+}
+
+/** What both statements read beside the operation: security state, audit head, the operation's session. */
+const STATE_COLUMNS = [
+  'ss.failed_count',
+  'ss.block_level',
+  'ss.blocked_until',
+  'ss.permanently_blocked',
+  'ss.updated_at as ss_updated_at',
+  'h.seq as head_seq',
+  'h.hash as head_hash',
+  'se.created_at as se_created_at',
+  'se.last_seen_at as se_last_seen_at',
+  'se.revoked_at as se_revoked_at',
+] as const;
+
+interface StateColumns {
+  failed_count: number;
+  block_level: number;
+  blocked_until: Date | null;
+  permanently_blocked: boolean;
+  ss_updated_at: Date;
+  head_seq: number | null;
+  head_hash: string | null;
+  se_created_at: Date | null;
+  se_last_seen_at: Date | null;
+  se_revoked_at: Date | null;
+}
+
+function splitState<T extends StateColumns & OperationRow>(row: T) {
   const {
-    login_categories,
     failed_count,
     block_level,
     blocked_until,
@@ -81,13 +123,19 @@ export async function readAttempt(db: Db, operationId: string, wanted: Authentic
     se_created_at,
     se_last_seen_at,
     se_revoked_at,
-    authenticators,
     ...op
   } = row;
+  const state: SecurityStateRow = {
+    customer_id: op.customer_id,
+    failed_count,
+    block_level,
+    blocked_until,
+    permanently_blocked,
+    updated_at: ss_updated_at,
+  };
   return {
-    op,
-    loginCategories: login_categories,
-    state: { customer_id: op.customer_id, failed_count, block_level, blocked_until, permanently_blocked, updated_at: ss_updated_at },
+    op: op as OperationRow,
+    state,
     head: head_seq === null || head_hash === null ? null : { seq: Number(head_seq), hash: head_hash },
     session: se_created_at
       ? {
@@ -96,7 +144,6 @@ export async function readAttempt(db: Db, operationId: string, wanted: Authentic
           revokedAt: se_revoked_at ? new Date(se_revoked_at) : null,
         }
       : null,
-    authenticators: authenticators.map(fromJson),
   };
 }
 
