@@ -220,3 +220,45 @@ export async function confirmKeypad(s: Services, messageProviderId: string, digi
     .execute();
   return keypadResult(locale, ok);
 }
+
+export interface ChallengeStatus {
+  id: string;
+  method: PhoneMethod;
+  /** pending, queued, sent, delivered, undeliverable, failed, machine, wrong-keys… as the provider reported it. */
+  delivery: string;
+  used: boolean;
+  expiresAt: string;
+  /** When an SMS could not be delivered: the way that still works (a call), so the screen can propose it. */
+  offer?: PhoneMethod;
+}
+
+/** Where a sent code stands, so the screen can say "not delivered: shall we call you instead?". */
+export async function challengeStatus(s: Services, rpId: string, operationId: string, challengeId: string): Promise<ChallengeStatus> {
+  const row = await s.db
+    .selectFrom('otp_challenges as c')
+    .innerJoin('operations as o', 'o.id', 'c.operation_id')
+    .select(['c.id', 'c.channel', 'c.delivery', 'c.used_at', 'c.expires_at', 'c.customer_id', 'o.rp_id'])
+    .where('c.id', '=', challengeId)
+    .where('c.operation_id', '=', operationId)
+    .executeTakeFirst();
+  if (!row || row.rp_id !== rpId) throw new NotFound('Challenge');
+  const failed = row.delivery === 'undeliverable' || row.delivery === 'failed';
+  const canCall =
+    failed &&
+    row.channel === 'sms' &&
+    !!(await s.db
+      .selectFrom('authenticators')
+      .select('id')
+      .where('customer_id', '=', row.customer_id)
+      .where('kind', '=', 'voice')
+      .where('status', '=', 'active')
+      .executeTakeFirst());
+  return {
+    id: row.id,
+    method: row.channel,
+    delivery: row.delivery,
+    used: row.used_at !== null,
+    expiresAt: new Date(row.expires_at).toISOString(),
+    ...(canCall ? { offer: 'voice' as const } : {}),
+  };
+}

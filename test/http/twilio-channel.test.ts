@@ -16,6 +16,9 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
   let t: TestSesame;
   let fake: http.Server;
   const calls: Record<string, string>[] = [];
+  const sms: Record<string, string>[] = [];
+  /** Numbers the fake provider refuses SMS to, as Twilio does for a landline (error 21614). */
+  const refuseSmsTo = new Set<string>();
 
   beforeAll(async () => {
     fake = http.createServer((req, res) => {
@@ -23,6 +26,17 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
       req.on('data', (c) => (body += c));
       req.on('end', () => {
         const form = Object.fromEntries(new URLSearchParams(body));
+        if (req.url?.endsWith('/Messages.json')) {
+          if (refuseSmsTo.has(form.To!)) {
+            res.writeHead(400, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ code: 21614, message: "'To' number is not a valid mobile number", status: 400 }));
+            return;
+          }
+          sms.push(form);
+          res.writeHead(201, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ sid: `SM${sms.length.toString().padStart(32, '0')}`, status: 'queued' }));
+          return;
+        }
         calls.push({ path: req.url ?? '', ...form });
         res.writeHead(201, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ sid: `CA${calls.length.toString().padStart(32, '0')}`, status: 'queued' }));
@@ -96,5 +110,42 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
 
     const status = await providerPost('/v1/channels/twilio/status', { CallSid: call.sid, CallStatus: 'completed' });
     expect(status.status).toBe(204);
+  });
+
+  it('an SMS the provider cannot deliver is marked so, and a call to the landline is offered instead', async () => {
+    const c = await t.api('POST', '/v1/customers', { ref: `tw2-${Date.now()}`, displayName: 'Two Lines' });
+    const id = c.body.id as string;
+    const voice = await t.api('POST', `/v1/customers/${id}/authenticators/phone`, { method: 'voice', phone: '01 42 68 53 01' });
+    const call = await placedCall(calls.length + 1);
+    const human = await providerPost(new URL(call.Url!).pathname, { CallSid: call.sid, AnsweredBy: 'human' });
+    const code = /<Say[^>]*>(\d(?:, \d)+)<\/Say>/.exec(human.body)![1]!.replace(/, /g, '');
+    expect((await t.api('POST', `/v1/customers/${id}/authenticators/${voice.body.id}/activate`, { code })).status).toBe(200);
+    const mobile = await t.api('POST', `/v1/customers/${id}/authenticators/phone`, { method: 'sms', phone: '06 11 22 33 44' });
+    for (let i = 0; i < 200 && !sms.some((m) => m.To === '+33611223344'); i++) await new Promise((r) => setTimeout(r, 25));
+    const text = sms.find((m) => m.To === '+33611223344')!.Body!;
+    expect(text).toMatch(/conseiller/);
+    expect(
+      (await t.api('POST', `/v1/customers/${id}/authenticators/${mobile.body.id}/activate`, { code: /Code (\d{6})/.exec(text)![1] }))
+        .status,
+    ).toBe(200);
+
+    refuseSmsTo.add('+33611223344');
+    const op = await t.createOperation(id, { type: 'login' });
+    const sent = await t.api('POST', `/v1/operations/${op}/challenges`, { method: 'sms' });
+    expect(sent.status).toBe(201);
+    let status = { delivery: 'pending' } as { delivery: string; offer?: string };
+    for (let i = 0; i < 200 && status.delivery === 'pending'; i++) {
+      status = (await t.api('GET', `/v1/operations/${op}/challenges/${sent.body.id}`)).body;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(status).toMatchObject({ delivery: 'undeliverable', offer: 'voice' });
+    const row = await t.sesame.services.db
+      .selectFrom('messages')
+      .select(['status', 'last_error'])
+      .where('challenge_id', '=', sent.body.id)
+      .executeTakeFirstOrThrow();
+    expect(row.status).toBe('undeliverable');
+    // The provider's error code is kept, never the message text (it holds the code).
+    expect(row.last_error).toMatch(/21614/);
   });
 });

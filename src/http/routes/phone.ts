@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../context.js';
-import { sendOperationChallenge, type Locale, type PhoneMethod, type VoiceMode } from '../../journeys/otp.js';
+import { challengeStatus, sendOperationChallenge, type Locale, type PhoneMethod, type VoiceMode } from '../../journeys/otp.js';
 import { enrolPhone } from '../../journeys/phone-authenticators.js';
 import { AuthenticatorSchema, IdParam, problems } from '../schemas.js';
 
@@ -80,6 +80,32 @@ export async function phoneRoutes(app: FastifyInstance, s: Services): Promise<vo
     handler: async (req, reply) => {
       const b = req.body as { method: PhoneMethod; authenticatorId?: string; locale?: Locale };
       return reply.code(201).send(await sendOperationChallenge(s, req.rp!.id, (req.params as { id: string }).id, b));
+    },
+  });
+
+  app.get('/v1/operations/:id/challenges/:challengeId', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Where a sent code stands: delivered, undeliverable (with a call offered when the customer has one), used',
+      params: Type.Object(
+        { id: Type.String({ minLength: 1, maxLength: 64 }), challengeId: Type.String({ minLength: 1, maxLength: 64 }) },
+        { additionalProperties: false },
+      ),
+      response: {
+        200: Type.Object({
+          id: Type.String(),
+          method: Type.String(),
+          delivery: Type.String(),
+          used: Type.Boolean(),
+          expiresAt: Type.String(),
+          offer: Type.Optional(Type.String({ description: 'voice: the SMS could not be delivered, a call can be made instead' })),
+        }),
+        ...problems(400, 401, 404),
+      },
+    },
+    handler: async (req) => {
+      const p = req.params as { id: string; challengeId: string };
+      return challengeStatus(s, req.rp!.id, p.id, p.challengeId);
     },
   });
 }
