@@ -5,6 +5,8 @@
  *       (closed loop at concurrency 32, then open loop at half that peak for p99)
  *   (b) the full flow: create the payment operation → TOTP → consume the authentication code
  *   (c) password verification (a login: password + TOTP)
+ *   (d) SMS-OTP verification of an existing payment operation (code sent and read back beforehand)
+ *   (e) OCRA verification of an existing payment operation (challenge fetched beforehand)
  *
  * Each figure stands beside a limit measured in the same run on the same machine (single-row
  * `UPDATE … RETURNING` commits/s through the server's driver; raw argon2id verifies/s on every core)
@@ -36,7 +38,18 @@ import {
   type ServerProcess,
 } from './lib/procs.js';
 import { summariseProfile, type ProfileSummary } from './lib/profile.js';
-import { createOperations, newQueues, queued, runFullFlow, runPassword, runTotpClosed, runTotpOpen } from './lib/scenarios.js';
+import {
+  createOperations,
+  newQueues,
+  queued,
+  runFullFlow,
+  runOcra,
+  runPassword,
+  runSms,
+  runTotpClosed,
+  runTotpOpen,
+} from './lib/scenarios.js';
+import { OCRA_SUITE, prepareOcra, prepareSms, setUpOcraCustomers, setUpSmsCustomers, SMS_PER_CUSTOMER } from './lib/sms-ocra.js';
 import type { RunResult } from './lib/stats.js';
 import { markdownTable, type Row } from './lib/table.js';
 
@@ -86,7 +99,7 @@ async function cleanUp(): Promise<void> {
   while (cleanups.length) await cleanups.pop()!().catch((e: unknown) => log(`cleanup: ${(e as Error).message}`));
 }
 // The whole run stops by itself, whatever happens.
-const WATCHDOG_MS = (300 + DURATION * 30) * 1000;
+const WATCHDOG_MS = (420 + DURATION * 36) * 1000;
 setTimeout(() => {
   log(`still running after ${(WATCHDOG_MS / 60_000).toFixed(1)} min: stopping`);
   void cleanUp().finally(() => process.exit(1));
@@ -104,6 +117,8 @@ interface DbReport {
   commitLimit?: Limit;
   argon2Limit?: Limit;
   setup?: SetupReport & { apiKeyAndStartSeconds: number };
+  /** (d) and (e): their own customers (SMS number or OCRA token, password, login), set up after (c). */
+  setupSmsOcra?: { smsCustomers: number; smsSeconds: number; ocraCustomers: number; ocraSeconds: number; smsCodesLost: number };
   preparation?: Record<string, { created: number; seconds: number }>;
   results?: Record<string, RunResult & { offered?: number; cpu: CpuUse }>;
   profile?: ProfileSummary;
@@ -264,6 +279,33 @@ async function benchDatabase(db: Db, argonSizing: Limit): Promise<DbReport> {
     );
     const c = await measured('(c)', () => runPassword(client, qc, CONCURRENCY, DURATION));
 
+    // (d) and (e) on their own customers, sized from the rate (a) reached (one operation per flow).
+    const want = Math.ceil(Math.max(a.perSecond, 50) * DURATION * 1.3) + CONCURRENCY;
+    const smsCustomers = clamp(Math.ceil(want / SMS_PER_CUSTOMER), 2 * CONCURRENCY, QUICK ? 128 : 256);
+    log(`${label}: (d) setting up ${smsCustomers} customers with an SMS number, a password and a login (password + SMS)`);
+    let t = performance.now();
+    const smsC = await setUpSmsCustomers(client, smsCustomers, CONCURRENCY, db);
+    const smsSeconds = (performance.now() - t) / 1000;
+    const smsPrep = await prepareSms(client, smsC, want, CONCURRENCY, (QUICK ? 20 : 60) * 1000);
+    prep.sms = { created: smsPrep.created, seconds: smsPrep.seconds };
+    log(
+      `${label}: (d) ${smsPrep.created} payment operations with their SMS code ready in ${smsPrep.seconds.toFixed(1)} s (customers ${smsSeconds.toFixed(1)} s${smsPrep.lost ? `, ${smsPrep.lost} codes never came` : ''})`,
+    );
+    const d = await measured('(d)', () => runSms(client, smsC, CONCURRENCY, DURATION));
+
+    const ocraCustomers = 2 * CONCURRENCY;
+    log(`${label}: (e) setting up ${ocraCustomers} customers with an OCRA token, a password and a login (password + OCRA)`);
+    t = performance.now();
+    const ocraC = await setUpOcraCustomers(client, ocraCustomers, CONCURRENCY, db);
+    const ocraSeconds = (performance.now() - t) / 1000;
+    // Cheap to prepare (two requests, no message), and OCRA verification is quicker than TOTP: twice as many.
+    prep.ocra = await prepareOcra(client, ocraC, 2 * want, CONCURRENCY, (QUICK ? 15 : 45) * 1000);
+    log(
+      `${label}: (e) ${prep.ocra.created} payment operations with their OCRA challenge ready in ${prep.ocra.seconds.toFixed(1)} s (customers ${ocraSeconds.toFixed(1)} s)`,
+    );
+    const e = await measured('(e)', () => runOcra(client, ocraC, CONCURRENCY, DURATION));
+    report.setupSmsOcra = { smsCustomers, smsSeconds, ocraCustomers, ocraSeconds, smsCodesLost: smsPrep.lost };
+
     const commits = {
       what: db === 'postgres' ? `UPDATE…RETURNING commits/s (pg pool ${SERVER_POOL_SIZE})` : 'UPDATE…RETURNING commits/s (PGlite)',
       value: commitLimit.perSecond,
@@ -271,6 +313,7 @@ async function benchDatabase(db: Db, argonSizing: Limit): Promise<DbReport> {
     const totpTarget = TARGETS.totp[db];
     const fullTarget = TARGETS.fullFlow[db];
     const sessionNote = `(a)/(b): payment operations started in the login session, so the knowledge element of the login is reused and the TOTP alone is applied (EBA Q&A 2018_4141). Customers for (a) / (b) / (c): ${forA.length} / ${forB.length} / ${forC.length}, each with a password and ${setup.report.totpsPerCustomer} TOTPs (a TOTP code is accepted once per 30 s step per authenticator).`;
+    const smsOcraNote = `(d)/(e): payment operations started in the login session (password + SMS, or password + OCRA), so the SMS code or the OCRA response alone is applied. (d): ${smsCustomers} customers with one SMS number each (at most 100 codes an hour per customer and per number), each code sent and read back from the dev outbox beforehand; (e): ${ocraCustomers} customers with one OCRA token each (${OCRA_SUITE}), the challenge fetched beforehand and the response computed in the load generator.`;
     report.rows.push(
       {
         database: label,
@@ -319,6 +362,30 @@ async function benchDatabase(db: Db, argonSizing: Limit): Promise<DbReport> {
         target: `≥ ${TARGETS.passwordRatio * 100} % of limit`,
         pass: c.perSecond / argon2.perSecond >= TARGETS.passwordRatio,
         notes: notesOf(c),
+      },
+      {
+        database: label,
+        scenario: '(d) SMS code on an existing payment op → auth code',
+        flowsPerSecond: d.perSecond,
+        p50: d.p50,
+        p99: d.p99,
+        limit: commits,
+        ratio: d.perSecond / commitLimit.perSecond,
+        target: '—',
+        pass: null,
+        notes: [smsOcraNote, ...notesOf(d)],
+      },
+      {
+        database: label,
+        scenario: '(e) OCRA response on an existing payment op → auth code',
+        flowsPerSecond: e.perSecond,
+        p50: e.p50,
+        p99: e.p99,
+        limit: commits,
+        ratio: e.perSecond / commitLimit.perSecond,
+        target: '—',
+        pass: null,
+        notes: [smsOcraNote, ...notesOf(e)],
       },
     );
     return report;
@@ -376,7 +443,10 @@ async function main(): Promise<number> {
         Object.entries(p)
           .map(([k, v]) => `${k} ${v.created} in ${v.seconds.toFixed(1)} s`)
           .join(', ') +
-        '.',
+        '.' +
+        (r.setupSmsOcra
+          ? ` (d) / (e) customers set up in ${r.setupSmsOcra.smsSeconds.toFixed(1)} / ${r.setupSmsOcra.ocraSeconds.toFixed(1)} s${r.setupSmsOcra.smsCodesLost ? `; ${r.setupSmsOcra.smsCodesLost} SMS codes never reached the dev outbox` : ''}.`
+          : ''),
     );
     if (r.results) {
       const parts = Object.entries(r.results).map(

@@ -44,6 +44,9 @@ export function serverEnv(opts: { dataDir: string; databaseUrl: string | null })
     SESAME_KEKS: `k1:${randomBytes(32).toString('base64')}`,
     // A session stays usable for the whole run (the maximum the regulation allows is 300 s of inactivity).
     SESAME_SESSION_IDLE_SECONDS: '300',
+    // (d): the most SMS codes the server lets a customer, and a number, receive in an hour.
+    SESAME_OTP_MAX_PER_CUSTOMER_HOUR: '100',
+    SESAME_OTP_MAX_PER_NUMBER_HOUR: '100',
   };
   if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
   else delete env.DATABASE_URL;

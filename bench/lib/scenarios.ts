@@ -1,6 +1,7 @@
 import { availableUses, parallel, PASSWORD, PAYMENT, takeTotp, type Customer } from './customers.js';
 import type { Client } from './http.js';
 import { closedLoop, openLoop, type Flow } from './load.js';
+import { ocraFactor, type OcraCustomer, type SmsCustomer } from './sms-ocra.js';
 import type { RunResult } from './stats.js';
 
 /**
@@ -68,7 +69,7 @@ function picker(mine: Customer[], queues: Queues | null) {
 }
 
 /** The customers worker `worker` of `workers` owns; with fewer customers than workers, some share one. */
-function share(customers: Customer[], worker: number, workers: number): Customer[] {
+export function share<C>(customers: C[], worker: number, workers: number): C[] {
   if (customers.length === 0) return [];
   if (customers.length < workers) return [customers[worker % customers.length]!];
   return customers.filter((_, i) => i % workers === worker);
@@ -132,6 +133,46 @@ export function runPassword(client: Client, queues: Queues, concurrency: number,
         { factors: [{ method: 'password', password: PASSWORD }, p.totp] },
         200,
       );
+      return true;
+    };
+  });
+}
+
+/** A customer (from `mine`, in turn) with a prepared operation, which is taken. */
+function preparedPicker<C extends { ready: { op: string; code: string }[] }>(mine: C[]) {
+  let next = 0;
+  return () => {
+    for (let i = 0; i < mine.length; i++) {
+      const c = mine[(next + i) % mine.length]!;
+      if (c.ready.length === 0) continue;
+      next = (next + i + 1) % mine.length;
+      return { c, ...c.ready.shift()! };
+    }
+    return null;
+  };
+}
+
+/** (d) The SMS code received for an existing payment operation started in the login session: the code alone. */
+export function runSms(client: Client, customers: SmsCustomer[], concurrency: number, seconds: number): Promise<RunResult> {
+  return closedLoop(concurrency, seconds, (w) => {
+    const pick = preparedPicker(share(customers, w, concurrency));
+    return async () => {
+      const p = pick();
+      if (!p) return false;
+      await client.request('POST', `/v1/operations/${p.op}/authenticate`, { factors: [{ method: 'sms', code: p.code }] }, 200);
+      return true;
+    };
+  });
+}
+
+/** (e) The OCRA response (computed here) to the challenge of an existing payment operation started in the login session. */
+export function runOcra(client: Client, customers: OcraCustomer[], concurrency: number, seconds: number): Promise<RunResult> {
+  return closedLoop(concurrency, seconds, (w) => {
+    const pick = preparedPicker(share(customers, w, concurrency));
+    return async () => {
+      const p = pick();
+      if (!p) return false;
+      await client.request('POST', `/v1/operations/${p.op}/authenticate`, { factors: [ocraFactor(p.c, p.code)] }, 200);
       return true;
     };
   });
