@@ -74,7 +74,13 @@ const REAL_CHANNELS = {
 
 describe('configuration: production needs real keys and a real database', () => {
   it('refuses the dev outbox in production, naming the channel', () => {
-    const env = { SESAME_MODE: 'production', SESAME_KEKS: KEK, DATABASE_URL: 'postgres://db/sesame', ...REAL_CHANNELS, SESAME_VOICE_PROVIDER: 'dev' };
+    const env = {
+      SESAME_MODE: 'production',
+      SESAME_KEKS: KEK,
+      DATABASE_URL: 'postgres://db/sesame',
+      ...REAL_CHANNELS,
+      SESAME_VOICE_PROVIDER: 'dev',
+    };
     expect(refusal(env).message).toMatch(/SESAME_VOICE_PROVIDER=dev is refused in production/);
   });
 
@@ -95,7 +101,13 @@ describe('configuration: production needs real keys and a real database', () => 
   });
 
   it('starts production with both, and never the demo', () => {
-    const c = loadConfig({ SESAME_MODE: 'production', SESAME_KEKS: KEK, DATABASE_URL: 'postgres://db/sesame', SESAME_DEMO: 'true', ...REAL_CHANNELS });
+    const c = loadConfig({
+      SESAME_MODE: 'production',
+      SESAME_KEKS: KEK,
+      DATABASE_URL: 'postgres://db/sesame',
+      SESAME_DEMO: 'true',
+      ...REAL_CHANNELS,
+    });
     expect(c.mode).toBe('production');
     expect(c.demo).toBe(false);
     expect(c.keks?.[0]?.id).toBe('k1');

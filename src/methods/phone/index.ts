@@ -41,7 +41,12 @@ export const smsMethod = phoneMethod('sms');
 export const voiceMethod = phoneMethod('voice');
 
 /** The latest challenge of an operation for an authenticator that may still be used. */
-async function usableChallenge(tx: Db, operationId: string, authenticatorId: string, now: Date): Promise<Selectable<OtpChallengesTable> | null> {
+async function usableChallenge(
+  tx: Db,
+  operationId: string,
+  authenticatorId: string,
+  now: Date,
+): Promise<Selectable<OtpChallengesTable> | null> {
   return (
     (await tx
       .selectFrom('otp_challenges')
@@ -55,4 +60,3 @@ async function usableChallenge(tx: Db, operationId: string, authenticatorId: str
       .executeTakeFirst()) ?? null
   );
 }
-
