@@ -15,10 +15,13 @@ export function printBanner(config: Config, sesame: Sesame): void {
   if (sesame.devApiKey) lines.push('', `  Demo relying-party API key:  ${sesame.devApiKey}   (also in ${config.dataDir}/dev-api-key.txt)`);
   const demo = sesame.demo;
   if (demo) {
-    lines.push('  Demo customers (identifier / password / TOTP seed):');
+    lines.push('  Demo customers (identifier / password / TOTP seed, codes by SMS or call):');
     for (const c of demo.customers) {
-      lines.push(`    ${c.ref.padEnd(8)} ${c.password.padEnd(18)} ${c.totpSecret}   code: oathtool --totp -b ${c.totpSecret}`);
+      const totp = c.totpSecret ? `${c.totpSecret}   code: oathtool --totp -b ${c.totpSecret}` : 'no authenticator app';
+      lines.push(`    ${c.ref.padEnd(8)} ${c.password.padEnd(18)} ${totp}`);
+      for (const p of c.phones) lines.push(`    ${''.padEnd(8)} ${''.padEnd(18)} ${p}`);
     }
+    lines.push(`  SMS and calls of the demo land on ${url}/dev/phone (answer the calls there).`);
     lines.push('', '  Development mode: secrets of the demo are printed here; never run production like this.');
   }
   console.log(lines.join('\n') + '\n');

@@ -20,7 +20,15 @@ export class BankError extends Error {
 }
 
 /** Members of Sésame's problems that the page may show. */
-const RELAYED_MEMBERS = ['remainingAttempts', 'nextBlockPermanent', 'blockedUntil', 'permanent'] as const;
+const RELAYED_MEMBERS = [
+  'remainingAttempts',
+  'nextBlockPermanent',
+  'blockedUntil',
+  'permanent',
+  'remainingTries',
+  'offer',
+  'reason',
+] as const;
 
 /** Sésame problems that mean "the bank is misconfigured", not "the customer did something wrong". */
 const UPSTREAM_CODES = new Set(['ERR_UNAUTHORIZED', 'ERR_FORBIDDEN']);

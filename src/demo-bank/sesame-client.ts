@@ -67,7 +67,8 @@ export interface Payee {
 export type OperationData =
   | { type: 'login' }
   | { type: 'payment'; amount: Money; payee: Payee }
-  | { type: 'manage_authenticators'; action: 'add' | 'remove' | 'regenerate'; kind: string };
+  | { type: 'manage_authenticators'; action: 'add' | 'remove' | 'regenerate'; kind: string }
+  | { type: 'change_phone'; phone: string };
 
 export interface Operation {
   id: string;
@@ -82,7 +83,64 @@ export interface Operation {
 }
 
 /** One element proven by the customer. Send all of them in one call: a failure never says which was wrong. */
-export type Factor = { method: 'password'; password: string } | { method: 'totp'; code: string } | { method: 'recovery'; code: string };
+export type Factor =
+  | { method: 'password'; password: string }
+  | { method: 'totp'; code: string }
+  | { method: 'hotp'; code: string }
+  | { method: 'recovery'; code: string }
+  /** A code received by SMS or heard in a call; no code after a keypad call (typed on the handset). */
+  | { method: 'sms' | 'voice'; code?: string };
+
+/** Codes by SMS or by voice call (a landline too). */
+export type PhoneMethod = 'sms' | 'voice';
+
+/** One of the customer's ways in, as Sésame describes it (`GET /v1/customers/{id}/ways-in`). */
+export interface WayIn {
+  id: string;
+  kind: string;
+  category: ElementCategory;
+  status: string;
+  label: string;
+  /** The number, masked, for SMS and voice. */
+  destination?: string;
+  voiceMode?: 'read-out' | 'keypad';
+  /** Operation types this method may be used for. */
+  usableFor: string[];
+}
+
+/** The one answer every channel renders: what the customer has, what each is for, what they could add. */
+export interface WaysIn {
+  customerId: string;
+  methods: WayIn[];
+  canLogIn: boolean;
+  canPay: boolean;
+  canAdd: { kind: string; category: ElementCategory; needs: string; setup: 'self-service' | 'bank' }[];
+  securePhone: { number: string | null; checkDue: boolean; coolingOff: boolean };
+}
+
+/** A code sent for an operation. `displayCode` only for keypad calls: show it, it is typed on the handset. */
+export interface Challenge {
+  id: string;
+  method: PhoneMethod;
+  mode: 'code' | 'read-out' | 'keypad';
+  destination: string;
+  expiresAt: string;
+  displayCode?: string;
+}
+
+export interface PhoneEnrolment extends Authenticator {
+  phone: string;
+  lineType: string;
+  voiceMode: 'read-out' | 'keypad' | null;
+  activateBefore: string;
+}
+
+/** A code sent to a number to prove it (a change of secure number, or its yearly check). */
+export interface PhoneProof {
+  id: string;
+  destination: string;
+  expiresAt: string;
+}
 
 export interface SessionGrant {
   id: string;
@@ -236,6 +294,51 @@ export class SesameClient {
     return this.#call('POST', `/v1/customers/${enc(customerId)}/authenticators/${enc(authenticatorId)}/activate`, { code });
   }
 
+  /** The customer's ways in: the one truth web banking, the SCA screen and the advisor render. */
+  waysIn(customerId: string): Promise<WaysIn> {
+    return this.#call('GET', `/v1/customers/${enc(customerId)}/ways-in`);
+  }
+
+  /**
+   * Registers a number: a mobile for SMS codes or any line (a landline too) for voice calls. A code is
+   * sent to it; activate with {@link activateAuthenticator}. Needs a step-up code like {@link enrolTotp}.
+   */
+  enrolPhone(
+    customerId: string,
+    body: {
+      method: PhoneMethod;
+      phone: string;
+      voiceMode?: 'read-out' | 'keypad';
+      locale?: 'fr' | 'en';
+      label?: string;
+      authenticationCode?: string;
+    },
+  ): Promise<PhoneEnrolment> {
+    return this.#call('POST', `/v1/customers/${enc(customerId)}/authenticators/phone`, body);
+  }
+
+  // The secure mobile number
+
+  /** Needs the code of a `change_phone` operation for this number, authorised without the old number. */
+  startPhoneChange(customerId: string, body: { phone: string; authenticationCode: string; locale?: 'fr' | 'en' }): Promise<PhoneProof> {
+    return this.#call('POST', `/v1/customers/${enc(customerId)}/secure-phone/change`, body);
+  }
+
+  /** The yearly check: a code is sent to the current secure number. */
+  startPhoneReconfirm(customerId: string, body: { locale?: 'fr' | 'en' } = {}): Promise<PhoneProof> {
+    return this.#call('POST', `/v1/customers/${enc(customerId)}/secure-phone/reconfirm`, body);
+  }
+
+  /** The code received on the number: the change (or the yearly check) takes effect at once. */
+  confirmPhone(customerId: string, body: { id: string; code: string }): Promise<{ mobilePhone: string | null }> {
+    return this.#call('POST', `/v1/customers/${enc(customerId)}/secure-phone/confirm`, body);
+  }
+
+  /** "This is no longer my number": a case for an advisor, and what happens next. */
+  reportLostNumber(customerId: string): Promise<{ caseId: string; nextStep: string }> {
+    return this.#call('POST', `/v1/customers/${enc(customerId)}/secure-phone/lost`);
+  }
+
   // Operations
 
   /** Declares what the customer is about to do; Sésame answers with the normalised data to display. */
@@ -257,6 +360,14 @@ export class SesameClient {
     extra: { userAgent?: string; replaceSessionToken?: string } = {},
   ): Promise<AuthenticateResult> {
     return this.#call('POST', `/v1/operations/${enc(operationId)}/authenticate`, { factors, ...extra });
+  }
+
+  /**
+   * Sends a one-time code for this operation by SMS or voice call; the message states what is authorised.
+   * Submit it as `{ method, code }`; after a keypad call, as `{ method: 'voice' }` without a code.
+   */
+  sendChallenge(operationId: string, body: { method: PhoneMethod; authenticatorId?: string; locale?: 'fr' | 'en' }): Promise<Challenge> {
+    return this.#call('POST', `/v1/operations/${enc(operationId)}/challenges`, body);
   }
 
   cancelOperation(operationId: string): Promise<unknown> {

@@ -43,6 +43,12 @@ export interface BankSession {
   transfers: Map<string, PendingTransfer>;
   /** TOTP authenticators enrolled from this session and not yet activated. */
   pendingTotp: Set<string>;
+  /** SMS and voice authenticators enrolled from this session and not yet activated. */
+  pendingPhone: Set<string>;
+  /** Step-up operations started from this session (adding a method, changing the secure number), by id. */
+  stepUps: Map<string, OperationData>;
+  /** Codes sent to a number from this session (secure number change or yearly check), not yet confirmed. */
+  phoneProofs: Set<string>;
 }
 
 export class BankSessions {
@@ -74,6 +80,9 @@ export class BankSessions {
       idleTimeoutSeconds: null,
       transfers: new Map(),
       pendingTotp: new Set(),
+      pendingPhone: new Set(),
+      stepUps: new Map(),
+      phoneProofs: new Set(),
     };
     this.#sessions.set(session.id, session);
     reply.setCookie(COOKIE_NAME, session.id, cookieOptions(request));

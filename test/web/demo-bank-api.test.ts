@@ -85,6 +85,26 @@ describe('the demo bank back-end and its Sésame client', () => {
     expect(Object.keys(c.json!).sort()).toEqual(['code', 'nextBlockPermanent', 'remainingAttempts', 'status', 'title', 'type']);
   });
 
+  it('offers the possession methods of the customer’s ways-in; an unknown identifier looks like an app-only customer', async () => {
+    const methodsOf = async (ref: string) => {
+      const bank = bankBrowser();
+      await bank('POST', '/login/start', { ref });
+      const res = await bank('GET', '/login/methods');
+      const sms = await bank('POST', '/login/challenge', { method: 'sms' });
+      return { methods: res.json, sms: [sms.status, sms.json] };
+    };
+    expect((await methodsOf('alice')).methods).toEqual({
+      methods: [{ kind: 'totp' }, { kind: 'sms', destination: expect.stringMatching(/78$/) }],
+    });
+    expect((await methodsOf('chantal')).methods).toEqual({
+      methods: [{ kind: 'voice', destination: expect.stringMatching(/00$/), voiceMode: 'read-out' }],
+    });
+    const bruno = await methodsOf('bruno');
+    const nobody = await methodsOf('nobody-here');
+    expect(bruno.methods).toEqual({ methods: [{ kind: 'totp' }] });
+    expect(nobody).toEqual(bruno);
+  });
+
   it('refuses its own API without a session, and a transfer to an invalid IBAN before any SCA', async () => {
     expect((await bankBrowser()('GET', '/accounts')).json).toMatchObject({ code: 'ERR_NOT_LOGGED_IN' });
     const bank = bankBrowser();

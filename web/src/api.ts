@@ -32,12 +32,70 @@ export interface Transaction {
   currency: string;
 }
 
+/** A possession method the SCA screen offers, from Sésame's ways-in. */
+export type ScaMethod = 'totp' | 'hotp' | 'sms' | 'voice';
+export interface ScaChoice {
+  kind: ScaMethod;
+  destination?: string;
+  voiceMode?: 'read-out' | 'keypad';
+}
+
+/** A code sent by SMS or call. Keypad calls: `displayCode` is shown, and typed on the handset. */
+export interface Challenge {
+  method: 'sms' | 'voice';
+  mode: 'code' | 'read-out' | 'keypad';
+  destination: string;
+  expiresAt: string;
+  displayCode?: string;
+}
+
+/** The second element as the customer gave it. */
+export interface Possession {
+  method: ScaMethod;
+  code?: string;
+}
+
+export interface StepUp extends Possession {
+  operationId?: string;
+  password: string;
+}
+
+export interface WayIn {
+  id: string;
+  kind: string;
+  category: string;
+  status: string;
+  label: string;
+  destination?: string;
+  voiceMode?: string;
+  usableFor: string[];
+}
+
+export interface WaysIn {
+  customerId: string;
+  methods: WayIn[];
+  canLogIn: boolean;
+  canPay: boolean;
+  canAdd: { kind: string; category: string; needs: string; setup: 'self-service' | 'bank' }[];
+  securePhone: { number: string | null; checkDue: boolean; coolingOff: boolean };
+}
+
+export type StepUpOperation =
+  { type: 'manage_authenticators'; action: 'add'; kind: 'totp' | 'sms' | 'voice' } | { type: 'change_phone'; phone: string };
+
+export interface PhoneProof {
+  id: string;
+  destination: string;
+  expiresAt: string;
+}
+
 export interface PendingTransfer {
   operationId: string;
   fromAccount: { id: string; kind: Account['kind']; iban: string };
   amount: Money;
   payee: { name: string; iban?: string };
   expiresAt: string;
+  methods: ScaChoice[];
 }
 
 export interface TransferDone {
@@ -62,6 +120,14 @@ export interface Security {
   authenticators: Authenticator[];
   status: { remainingAttempts: number; blocked: boolean; blockedUntil: string | null; permanent: boolean };
   canDoSca: boolean;
+  waysIn: WaysIn;
+}
+
+export interface PhoneEnrolment {
+  authenticatorId: string;
+  kind: 'sms' | 'voice';
+  destination: string;
+  voiceMode: 'read-out' | 'keypad' | null;
 }
 
 export interface TotpEnrolment {
@@ -143,15 +209,43 @@ export const api = {
   /** `session: false`: the caller handles "not logged in" itself (page load). */
   me: () => call<Me>('GET', '/me', undefined, { session: false }),
   loginStart: (ref: string) => call<{ next: string }>('POST', '/login/start', { ref }, { session: false }),
-  loginFinish: (password: string, code: string) => call<Me>('POST', '/login/finish', { password, code }, { session: false }),
+  loginMethods: () => call<{ methods: ScaChoice[] }>('GET', '/login/methods', undefined, { session: false }),
+  loginChallenge: (method: 'sms' | 'voice', locale: string) =>
+    call<Challenge>('POST', '/login/challenge', { method, locale }, { session: false }),
+  loginFinish: (password: string, p: Possession | string) =>
+    call<Me>('POST', '/login/finish', { password, ...(typeof p === 'string' ? { code: p } : p) }, { session: false }),
   logout: () => call<void>('POST', '/logout', {}, { session: false }),
   accounts: () => call<{ accounts: Account[]; transactions: Transaction[] }>('GET', '/accounts'),
   createTransfer: (t: { fromAccount: string; payeeName: string; iban: string; amountCents: number; currency: 'EUR' }) =>
     call<PendingTransfer>('POST', '/transfers', t),
-  confirmTransfer: (operationId: string, password: string, code: string) =>
-    call<TransferDone>('POST', `/transfers/${encodeURIComponent(operationId)}/confirm`, { password, code }),
+  transferChallenge: (operationId: string, method: 'sms' | 'voice', locale: string) =>
+    call<Challenge>('POST', `/transfers/${encodeURIComponent(operationId)}/challenge`, { method, locale }),
+  confirmTransfer: (operationId: string, password: string, p: Possession | string) =>
+    call<TransferDone>('POST', `/transfers/${encodeURIComponent(operationId)}/confirm`, {
+      password,
+      ...(typeof p === 'string' ? { code: p } : p),
+    }),
   security: () => call<Security>('GET', '/security'),
-  enrolTotp: (body: { label?: string; password?: string; code?: string }) => call<TotpEnrolment>('POST', '/security/totp', body),
+  enrolTotp: (body: { label?: string; password?: string; code?: string; stepUp?: StepUp }) =>
+    call<TotpEnrolment>('POST', '/security/totp', body),
+  startStepUp: (operation: StepUpOperation) => call<{ operationId: string }>('POST', '/security/step-up', operation),
+  stepUpChallenge: (operationId: string, method: 'sms' | 'voice', locale: string) =>
+    call<Challenge>('POST', `/security/step-up/${encodeURIComponent(operationId)}/challenge`, { method, locale }),
+  enrolPhone: (body: {
+    method: 'sms' | 'voice';
+    phone: string;
+    voiceMode?: 'read-out' | 'keypad';
+    label?: string;
+    locale?: string;
+    stepUp?: StepUp;
+  }) => call<PhoneEnrolment>('POST', '/security/phone', body),
+  activatePhone: (authenticatorId: string, code: string) =>
+    call<{ authenticatorId: string; status: string }>('POST', `/security/phone/${encodeURIComponent(authenticatorId)}/activate`, { code }),
+  changePhone: (phone: string, locale: string, stepUp: StepUp) =>
+    call<PhoneProof>('POST', '/security/secure-phone/change', { phone, locale, stepUp }),
+  reconfirmPhone: (locale: string) => call<PhoneProof>('POST', '/security/secure-phone/reconfirm', { locale }),
+  confirmPhone: (id: string, code: string) => call<{ number: string | null }>('POST', '/security/secure-phone/confirm', { id, code }),
+  lostPhone: () => call<{ nextStep: string }>('POST', '/security/secure-phone/lost', {}),
   activateTotp: (authenticatorId: string, code: string) =>
     call<{ authenticatorId: string; status: string }>('POST', `/security/totp/${encodeURIComponent(authenticatorId)}/activate`, { code }),
 };

@@ -3,13 +3,23 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireCustomer, type BankContext } from '../context.js';
 import { BankError } from '../errors.js';
 import { SesameApiError } from '../sesame-client.js';
+import { ChallengeBody, choicesFor, MethodSchema, possessionFactor, sendCode, type ScaChoice } from '../sca.js';
 import type { BankSession, LoggedInCustomer, PendingLogin } from '../sessions.js';
 
 const StartBody = Type.Object({ ref: Type.String({ minLength: 1, maxLength: 64 }) });
 const FinishBody = Type.Object({
   password: Type.String({ minLength: 1, maxLength: 1024 }),
-  code: Type.String({ minLength: 1, maxLength: 16 }),
+  /** The second element: the app's code (the default), a token's, a code received by SMS or call. */
+  method: Type.Optional(MethodSchema),
+  /** None after a keypad call: the customer typed the code on the handset. */
+  code: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
 });
+
+/**
+ * For an identifier that matches no customer: what a customer with only an authenticator app would see,
+ * so the screen after the identifier does not tell who exists.
+ */
+const DECOY_METHODS: ScaChoice[] = [{ kind: 'totp' }];
 
 /**
  * Login in two screens (identifier + password, then the app's code) but one authentication: the
@@ -33,17 +43,12 @@ export function loginRoutes(app: FastifyInstance, ctx: BankContext): void {
     if (pending.kind === 'unknown') ctx.decoys.fail(pending.ref);
     if (pending.kind === 'deferred-error') throw pending.error;
 
-    const { password, code } = request.body;
+    const { password, method, code } = request.body;
     let result;
     try {
-      result = await ctx.sesame.authenticate(
-        pending.operationId,
-        [
-          { method: 'password', password },
-          { method: 'totp', code },
-        ],
-        { userAgent: request.headers['user-agent'] ?? '' },
-      );
+      result = await ctx.sesame.authenticate(pending.operationId, [{ method: 'password', password }, possessionFactor(method, code)], {
+        userAgent: request.headers['user-agent'] ?? '',
+      });
     } catch (e) {
       // Let the customer try again on a fresh login operation (Sésame counts the failure either way).
       if (e instanceof SesameApiError && e.code === 'ERR_AUTHENTICATION_FAILED') {
@@ -64,6 +69,33 @@ export function loginRoutes(app: FastifyInstance, ctx: BankContext): void {
       idleTimeoutSeconds: result.session.idleTimeoutSeconds,
     });
     return me(fresh.customer!, result.session.expiresAt, result.session.idleTimeoutSeconds);
+  });
+
+  /**
+   * The second screen's choices, from Sésame's ways-in of the customer: the app, a code by SMS to
+   * •• 78, a call to •• 00, a token. An unknown identifier gets the choices of an app-only customer.
+   */
+  app.get('/bank/api/login/methods', async (request) => {
+    const pending = ctx.sessions.get(request)?.pendingLogin;
+    if (!pending) throw new BankError(409, 'ERR_LOGIN_NOT_STARTED', 'Please enter your identifier again.');
+    if (pending.kind !== 'real') return { methods: DECOY_METHODS };
+    const methods = choicesFor(await ctx.sesame.waysIn(pending.customer.id), 'login');
+    return { methods: methods.length ? methods : DECOY_METHODS };
+  });
+
+  /** A code by SMS or call for the pending login (an unknown identifier gets an answer of the same shape). */
+  app.post<{ Body: Static<typeof ChallengeBody> }>('/bank/api/login/challenge', { schema: { body: ChallengeBody } }, async (request) => {
+    const pending = ctx.sessions.get(request)?.pendingLogin;
+    if (!pending) throw new BankError(409, 'ERR_LOGIN_NOT_STARTED', 'Please enter your identifier again.');
+    const unavailable = new BankError(422, 'ERR_NO_SUCH_METHOD', 'This method is not available.');
+    if (pending.kind !== 'real') throw unavailable;
+    try {
+      return await sendCode(ctx, pending.operationId, request.body);
+    } catch (e) {
+      // Word for word what an unknown identifier gets.
+      if (e instanceof SesameApiError && e.code === 'ERR_NO_SUCH_METHOD') throw unavailable;
+      throw e;
+    }
   });
 
   app.get('/bank/api/me', async (request, reply) => {

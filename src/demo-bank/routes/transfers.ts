@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { requireCustomer, type BankContext } from '../context.js';
 import { BankError } from '../errors.js';
 import { isValidIban, normaliseIban } from '../iban.js';
+import { ChallengeBody, choicesFor, MethodSchema, possessionFactor, sendCode } from '../sca.js';
 import type { PendingTransfer } from '../sessions.js';
 
 const TransferBody = Type.Object({
@@ -15,7 +16,8 @@ const TransferBody = Type.Object({
 const ConfirmParams = Type.Object({ operationId: Type.String({ minLength: 1, maxLength: 64 }) });
 const ConfirmBody = Type.Object({
   password: Type.String({ minLength: 1, maxLength: 1024 }),
-  code: Type.String({ minLength: 1, maxLength: 16 }),
+  method: Type.Optional(MethodSchema),
+  code: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
 });
 
 /**
@@ -44,7 +46,7 @@ export function transferRoutes(app: FastifyInstance, ctx: BankContext): void {
       amount: { value: amountCents, currency },
       payee: { name: payeeName.trim(), iban: normaliseIban(iban) },
     };
-    const op = await ctx.sesame.createOperation(customer.id, data);
+    const [op, ways] = await Promise.all([ctx.sesame.createOperation(customer.id, data), ctx.sesame.waysIn(customer.id)]);
     session.transfers.set(op.id, { operationId: op.id, fromAccountId: account.id, data, busy: false });
 
     const shown = op.data.type === 'payment' ? op.data : data;
@@ -54,8 +56,21 @@ export function transferRoutes(app: FastifyInstance, ctx: BankContext): void {
       amount: shown.amount,
       payee: shown.payee,
       expiresAt: op.expiresAt,
+      methods: choicesFor(ways, 'payment'),
     });
   });
+
+  /** A code by SMS or call for this transfer: the message states the amount and the payee. */
+  app.post<{ Params: Static<typeof ConfirmParams>; Body: Static<typeof ChallengeBody> }>(
+    '/bank/api/transfers/:operationId/challenge',
+    { schema: { params: ConfirmParams, body: ChallengeBody } },
+    async (request, reply) => {
+      const { session } = await requireCustomer(ctx, request, reply);
+      const pending = session.transfers.get(request.params.operationId);
+      if (!pending) throw new BankError(404, 'ERR_TRANSFER_NOT_FOUND', 'This transfer is no longer pending.');
+      return sendCode(ctx, pending.operationId, request.body);
+    },
+  );
 
   app.post<{ Params: Static<typeof ConfirmParams>; Body: Static<typeof ConfirmBody> }>(
     '/bank/api/transfers/:operationId/confirm',
@@ -67,11 +82,8 @@ export function transferRoutes(app: FastifyInstance, ctx: BankContext): void {
       if (pending.busy) throw new BankError(409, 'ERR_TRANSFER_IN_PROGRESS', 'This transfer is already being confirmed.');
       pending.busy = true;
       try {
-        const { password, code } = request.body;
-        const auth = await ctx.sesame.authenticate(pending.operationId, [
-          { method: 'password', password },
-          { method: 'totp', code },
-        ]);
+        const { password, method, code } = request.body;
+        const auth = await ctx.sesame.authenticate(pending.operationId, [{ method: 'password', password }, possessionFactor(method, code)]);
         // From here on the code is spent whatever happens: the transfer is no longer pending.
         session.transfers.delete(pending.operationId);
         const proof = await ctx.sesame.consumeCode(auth.authenticationCode, pending.data);

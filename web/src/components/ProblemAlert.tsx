@@ -55,6 +55,26 @@ function messageFor(code: string, m: ReturnType<typeof useI18n>['m']['errors']):
       return m.unavailable;
     case 'ERR_INVALID_REQUEST':
       return m.invalid;
+    case 'ERR_PHONE_PROOF_CODE':
+    case 'ERR_ACTIVATION_CODE':
+      return m.wrongCode;
+    case 'ERR_NOT_A_MOBILE':
+      return m.notAMobile;
+    case 'ERR_INVALID_PHONE':
+    case 'ERR_INVALID_PHONE_NUMBER':
+      return m.invalidPhone;
+    case 'ERR_SAME_NUMBER':
+      return m.sameNumber;
+    case 'ERR_NOT_ELIGIBLE':
+      return m.notEligible;
+    case 'ERR_STEP_UP_MISMATCH':
+      return m.stepUpMismatch;
+    case 'ERR_OTP_LIMIT':
+      return m.tooManyCodes;
+    case 'ERR_COOLING_OFF':
+      return m.coolingOff;
+    case 'ERR_NO_SUCH_METHOD':
+      return m.noSuchMethod;
     case 'ERR_LOGIN_NOT_STARTED':
     case 'ERR_TRANSFER_NOT_FOUND':
     case 'ERR_ENROLMENT_NOT_FOUND':

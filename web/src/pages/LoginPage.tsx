@@ -1,20 +1,23 @@
 import { useState, type FormEvent } from 'react';
-import { api, type Me } from '../api.js';
-import { CodeField, Field } from '../components/Field.js';
+import { api, type Me, type ScaChoice } from '../api.js';
+import { Field } from '../components/Field.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
+import { initialSca, isKeypad, possessionOf, ScaMethods, type ScaState } from '../components/ScaMethods.js';
 import { useI18n } from '../i18n.js';
 
 /**
  * Two screens, one authentication: the password stays in the page until the code is typed, then both
  * are sent together, so a failure cannot tell which one was wrong (and an unknown identifier looks the
- * same as a wrong password).
+ * same as a wrong password). The second screen offers the customer's own possession methods, from
+ * Sésame's ways-in: the app, a code by SMS, a call (a landline too), a token.
  */
 export function LoginPage({ notice, onLoggedIn }: { notice: 'expired' | 'logged-out' | null; onLoggedIn(me: Me): void }) {
-  const { m } = useI18n();
+  const { m, lang } = useI18n();
   const [step, setStep] = useState<'credentials' | 'code'>('credentials');
   const [ref, setRef] = useState('');
   const [password, setPassword] = useState('');
-  const [code, setCode] = useState('');
+  const [methods, setMethods] = useState<ScaChoice[]>([]);
+  const [sca, setSca] = useState<ScaState>({ method: null, code: '', challenge: null });
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
@@ -24,7 +27,9 @@ export function LoginPage({ notice, onLoggedIn }: { notice: 'expired' | 'logged-
     setError(null);
     try {
       await api.loginStart(ref.trim());
-      setCode('');
+      const { methods } = await api.loginMethods();
+      setMethods(methods);
+      setSca(initialSca(methods));
       setStep('code');
     } catch (err) {
       setError(err);
@@ -35,16 +40,18 @@ export function LoginPage({ notice, onLoggedIn }: { notice: 'expired' | 'logged-
 
   const finish = async (e: FormEvent) => {
     e.preventDefault();
+    const possession = possessionOf(sca);
+    if (!possession) return;
     setBusy(true);
     setError(null);
     try {
-      const me = await api.loginFinish(password, code);
+      const me = await api.loginFinish(password, possession);
       setPassword('');
       onLoggedIn(me);
     } catch (err) {
       // Nobody can tell which element was wrong, so everything but the identifier is typed again.
       setError(err);
-      setCode('');
+      setSca({ method: null, code: '', challenge: null });
       setPassword('');
       setStep('credentials');
     } finally {
@@ -97,13 +104,23 @@ export function LoginPage({ notice, onLoggedIn }: { notice: 'expired' | 'logged-
         </form>
       ) : (
         <form onSubmit={finish} data-testid="login-code-step">
-          <h1 id="login-title">{m.login.codeTitle}</h1>
-          <p className="lead">{m.login.codeIntro}</p>
-          <CodeField label={m.login.code} testId="login-code" value={code} onChange={setCode} autoFocus />
+          <h1 id="login-title">{sca.method === 'totp' ? m.login.codeTitle : m.sca.title}</h1>
+          <p className="lead">{sca.method === 'totp' ? m.login.codeIntro : m.sca.intro}</p>
+          <ScaMethods
+            prefix="login"
+            methods={methods}
+            value={sca}
+            onChange={setSca}
+            busy={busy}
+            autoFocus
+            requestCode={(method) => api.loginChallenge(method, lang)}
+          />
           <ProblemAlert error={error} testId="login-error" login />
-          <button type="submit" className="btn btn-primary btn-block" disabled={busy} data-testid="login-submit">
-            {m.login.submit}
-          </button>
+          {!isKeypad(sca) && (
+            <button type="submit" className="btn btn-primary btn-block" disabled={busy || !possessionOf(sca)} data-testid="login-submit">
+              {m.login.submit}
+            </button>
+          )}
           <button
             type="button"
             className="btn btn-link"
@@ -115,7 +132,7 @@ export function LoginPage({ notice, onLoggedIn }: { notice: 'expired' | 'logged-
           >
             {m.back}
           </button>
-          <p className="hint">{m.login.noPhone}</p>
+          {sca.method === 'totp' && <p className="hint">{m.login.noPhone}</p>}
         </form>
       )}
     </section>

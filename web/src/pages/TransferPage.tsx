@@ -1,7 +1,8 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, type Account, type PendingTransfer, type TransferDone } from '../api.js';
-import { CodeField, Field } from '../components/Field.js';
+import { Field } from '../components/Field.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
+import { initialSca, isKeypad, possessionOf, ScaMethods, type ScaState } from '../components/ScaMethods.js';
 import { formatIban, parseAmountToCents } from '../format.js';
 import { useI18n } from '../i18n.js';
 import { Link } from '../router.js';
@@ -15,7 +16,9 @@ type Step = { name: 'form' } | { name: 'confirm'; pending: PendingTransfer } | {
 export function TransferPage() {
   const [step, setStep] = useState<Step>({ name: 'form' });
   if (step.name === 'confirm') {
-    return <ConfirmStep pending={step.pending} onDone={(done) => setStep({ name: 'done', done })} onCancel={() => setStep({ name: 'form' })} />;
+    return (
+      <ConfirmStep pending={step.pending} onDone={(done) => setStep({ name: 'done', done })} onCancel={() => setStep({ name: 'form' })} />
+    );
   }
   if (step.name === 'done') return <DoneStep done={step.done} onAnother={() => setStep({ name: 'form' })} />;
   return <FormStep onCreated={(pending) => setStep({ name: 'confirm', pending })} />;
@@ -108,21 +111,26 @@ function FormStep({ onCreated }: { onCreated(p: PendingTransfer): void }) {
 }
 
 function ConfirmStep({ pending, onDone, onCancel }: { pending: PendingTransfer; onDone(d: TransferDone): void; onCancel(): void }) {
-  const { m, money } = useI18n();
+  const { m, money, lang } = useI18n();
   const [password, setPassword] = useState('');
-  const [code, setCode] = useState('');
+  const [sca, setSca] = useState<ScaState>(() => initialSca(pending.methods));
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    const possession = possessionOf(sca);
+    if (!possession) return;
     setBusy(true);
     setError(null);
     try {
-      onDone(await api.confirmTransfer(pending.operationId, password, code));
+      onDone(await api.confirmTransfer(pending.operationId, password, possession));
     } catch (err) {
       setError(err);
-      setCode('');
+      // A code by SMS or call is used up by a failed attempt: the customer asks for a new one.
+      setSca((prev) =>
+        prev.method === 'totp' || prev.method === 'hotp' ? { ...prev, code: '' } : { method: null, code: '', challenge: null },
+      );
     } finally {
       setBusy(false);
     }
@@ -146,7 +154,8 @@ function ConfirmStep({ pending, onDone, onCancel }: { pending: PendingTransfer; 
           </p>
         )}
         <p className="muted small">
-          {m.transfer.fromAccount} {m.accounts[pending.fromAccount.kind]} · <span className="mono">{formatIban(pending.fromAccount.iban)}</span>
+          {m.transfer.fromAccount} {m.accounts[pending.fromAccount.kind]} ·{' '}
+          <span className="mono">{formatIban(pending.fromAccount.iban)}</span>
         </p>
       </div>
       <p>{m.transfer.confirmIntro}</p>
@@ -161,15 +170,24 @@ function ConfirmStep({ pending, onDone, onCancel }: { pending: PendingTransfer; 
           required
           autoFocus
         />
-        <CodeField label={m.transfer.code} testId="confirm-code" value={code} onChange={setCode} />
+        <ScaMethods
+          prefix="confirm"
+          methods={pending.methods}
+          value={sca}
+          onChange={setSca}
+          busy={busy}
+          requestCode={(method) => api.transferChallenge(pending.operationId, method, lang)}
+        />
         <ProblemAlert error={error} testId="confirm-error" />
         <div className="actions">
           <button type="button" className="btn btn-secondary" onClick={onCancel} data-testid="confirm-cancel">
             {m.cancel}
           </button>
-          <button type="submit" className="btn btn-primary" disabled={busy} data-testid="confirm-submit">
-            {m.transfer.confirm}
-          </button>
+          {!isKeypad(sca) && (
+            <button type="submit" className="btn btn-primary" disabled={busy || !possessionOf(sca)} data-testid="confirm-submit">
+              {m.transfer.confirm}
+            </button>
+          )}
         </div>
       </form>
     </section>

@@ -1,0 +1,166 @@
+import { useState } from 'react';
+import type { Challenge, Possession, ScaChoice, ScaMethod } from '../api.js';
+import { useI18n } from '../i18n.js';
+import { CodeField } from './Field.js';
+import { ProblemAlert } from './ProblemAlert.js';
+
+/**
+ * The second element of an SCA screen, rendered from the customer's ways-in: "use my app", "text me at
+ * •• 78", "call me at •• 00", "use my token" — only what the customer has. A code by SMS or call is
+ * asked for when chosen; a keypad call shows the code to type on the handset instead of a field.
+ */
+export interface ScaState {
+  method: ScaMethod | null;
+  code: string;
+  challenge: Challenge | null;
+}
+
+export function initialSca(methods: ScaChoice[]): ScaState {
+  const app = methods.find((c) => c.kind === 'totp');
+  return { method: app ? 'totp' : methods.length === 1 && methods[0]!.kind === 'hotp' ? 'hotp' : null, code: '', challenge: null };
+}
+
+/** Whether the screen can be submitted, and what to submit. */
+export function possessionOf(s: ScaState): Possession | null {
+  if (!s.method) return null;
+  if (s.method === 'totp' || s.method === 'hotp') return s.code.length >= 6 ? { method: s.method, code: s.code } : null;
+  if (!s.challenge) return null;
+  if (s.challenge.mode === 'keypad') return { method: 'voice' };
+  return s.code.length >= 6 ? { method: s.method, code: s.code } : null;
+}
+
+export const isKeypad = (s: ScaState) => s.challenge?.mode === 'keypad';
+
+/** "•• 78": the two last digits of a masked number. */
+export function tail(destination: string | undefined): string {
+  const m = /(\d)\D*(\d)\D*$/.exec(destination ?? '');
+  return m ? `${m[1]}${m[2]}` : '';
+}
+
+export function ScaMethods({
+  prefix,
+  methods,
+  value,
+  onChange,
+  requestCode,
+  busy = false,
+  autoFocus = false,
+}: {
+  prefix: string;
+  methods: ScaChoice[];
+  value: ScaState;
+  onChange(next: ScaState): void;
+  requestCode(method: 'sms' | 'voice'): Promise<Challenge>;
+  busy?: boolean;
+  /** Focus the code field when it appears (the login screen, where nothing else is to be typed). */
+  autoFocus?: boolean;
+}) {
+  const { m } = useI18n();
+  const [sending, setSending] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  const choose = async (c: ScaChoice) => {
+    setError(null);
+    if (c.kind === 'totp' || c.kind === 'hotp') {
+      onChange({ method: c.kind, code: '', challenge: null });
+      return;
+    }
+    onChange({ method: c.kind, code: '', challenge: null });
+    setSending(true);
+    try {
+      const challenge = await requestCode(c.kind);
+      onChange({ method: c.kind, code: '', challenge });
+    } catch (err) {
+      setError(err);
+      onChange({ method: null, code: '', challenge: null });
+    } finally {
+      setSending(false);
+    }
+  };
+
+  const label = (c: ScaChoice) => {
+    switch (c.kind) {
+      case 'totp':
+        return m.sca.useApp;
+      case 'hotp':
+        return m.sca.useToken;
+      case 'sms':
+        return m.sca.sendSms(tail(c.destination));
+      case 'voice':
+        return m.sca.callMe(tail(c.destination));
+    }
+  };
+
+  const ch = value.challenge;
+  return (
+    <div className="sca" data-testid={`${prefix}-sca`}>
+      {methods.length === 0 ? (
+        <p className="alert alert-error" data-testid={`${prefix}-no-method`}>
+          {m.sca.none}
+        </p>
+      ) : (
+        <div className="sca-methods" role="group" aria-label={m.sca.choose}>
+          {methods.map((c) => (
+            <button
+              key={c.kind}
+              type="button"
+              className={`btn ${value.method === c.kind ? 'btn-primary' : 'btn-secondary'} sca-method`}
+              aria-pressed={value.method === c.kind}
+              disabled={busy || sending}
+              data-testid={`${prefix}-method-${c.kind}`}
+              onClick={() => void choose(c)}
+            >
+              {label(c)}
+            </button>
+          ))}
+        </div>
+      )}
+      {sending && (
+        <p className="muted" role="status">
+          {m.sca.sending}
+        </p>
+      )}
+      <ProblemAlert error={error} testId={`${prefix}-sca-error`} />
+
+      {(value.method === 'totp' || value.method === 'hotp') && (
+        <CodeField
+          label={value.method === 'totp' ? m.sca.appCode : m.sca.tokenCode}
+          testId={`${prefix}-code`}
+          value={value.code}
+          onChange={(code) => onChange({ ...value, code })}
+          autoFocus={autoFocus}
+        />
+      )}
+
+      {ch && ch.mode !== 'keypad' && (
+        <>
+          <p className="alert alert-info" role="status" data-testid={`${prefix}-sent`}>
+            {ch.method === 'sms' ? m.sca.smsSent(tail(ch.destination)) : m.sca.calling(tail(ch.destination))}
+          </p>
+          <CodeField
+            label={ch.method === 'sms' ? m.sca.smsCode : m.sca.voiceCode}
+            testId={`${prefix}-code`}
+            value={value.code}
+            onChange={(code) => onChange({ ...value, code })}
+            autoFocus={autoFocus || value.method !== null}
+          />
+        </>
+      )}
+
+      {ch && ch.mode === 'keypad' && (
+        <div className="keypad-code" role="status" data-testid={`${prefix}-keypad`}>
+          <p>{m.sca.calling(tail(ch.destination))}</p>
+          <p className="display-code mono" data-testid={`${prefix}-display-code`}>
+            {ch.displayCode}
+          </p>
+          <p>
+            <strong>{m.sca.typeOnKeypad}</strong>
+          </p>
+          <button type="submit" className="btn btn-primary btn-block" disabled={busy} data-testid={`${prefix}-keypad-done`}>
+            {m.sca.typed}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
