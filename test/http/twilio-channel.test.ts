@@ -19,6 +19,8 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
   const sms: Record<string, string>[] = [];
   /** Numbers the fake provider refuses SMS to, as Twilio does for a landline (error 21614). */
   const refuseSmsTo = new Set<string>();
+  /** Numbers for which the fake provider fails once with a 503 before accepting. */
+  const failOnceTo = new Set<string>();
 
   beforeAll(async () => {
     fake = http.createServer((req, res) => {
@@ -27,6 +29,11 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
       req.on('end', () => {
         const form = Object.fromEntries(new URLSearchParams(body));
         if (req.url?.endsWith('/Messages.json')) {
+          if (failOnceTo.delete(form.To!)) {
+            res.writeHead(503, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ code: 20500, message: 'Service unavailable', status: 503 }));
+            return;
+          }
           if (refuseSmsTo.has(form.To!)) {
             res.writeHead(400, { 'content-type': 'application/json' });
             res.end(JSON.stringify({ code: 21614, message: "'To' number is not a valid mobile number", status: 400 }));
@@ -147,5 +154,45 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
     expect(row.status).toBe('undeliverable');
     // The provider's error code is kept, never the message text (it holds the code).
     expect(row.last_error).toMatch(/21614/);
+  });
+
+  it('a provider outage is retried from the durable outbox, with backoff, until the SMS is sent', async () => {
+    const c = await t.api('POST', '/v1/customers', { ref: `tw3-${Date.now()}`, displayName: 'Retry' });
+    failOnceTo.add('+33622334455');
+    const enrol = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'sms', phone: '06 22 33 44 55' });
+    expect(enrol.status).toBe(201);
+    const db = t.sesame.services.db;
+    const row = () =>
+      db
+        .selectFrom('messages')
+        .select(['status', 'attempts', 'last_error'])
+        .where('destination', '=', '+33622334455')
+        .executeTakeFirstOrThrow();
+    for (let i = 0; i < 200 && (await row()).attempts === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await row()).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(sms.some((m) => m.To === '+33622334455')).toBe(false);
+    // Not before its backoff: then the next pass sends it.
+    t.clock.advance(6_000);
+    for (let i = 0; i < 200 && (await row()).status === 'pending'; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await row()).toMatchObject({ status: 'queued', attempts: 2, last_error: null });
+    expect(sms.filter((m) => m.To === '+33622334455')).toHaveLength(1);
+  });
+
+  it('refuses numbers of countries outside the allow-list, and more codes per customer than the hourly limit', async () => {
+    const c = await t.api('POST', '/v1/customers', { ref: `tw4-${Date.now()}`, displayName: 'Limits' });
+    const abroad = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'sms', phone: '+1 876 555 0123' });
+    expect(abroad.status).toBe(422);
+    expect(abroad.body.code).toBe('ERR_PHONE_COUNTRY_NOT_ALLOWED');
+    // Ten codes an hour per customer by default: the eleventh enrolment code is refused.
+    const results: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const r = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, {
+        method: 'voice',
+        phone: `01 42 68 54 ${String(10 + i)}`,
+      });
+      results.push(r.status);
+    }
+    expect(results.slice(0, 10).every((st) => st === 201)).toBe(true);
+    expect(results[10]).toBe(429);
   });
 });
