@@ -94,12 +94,14 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
     authenticatorId: f.customer.totpId,
     sessionId: f.sessionId,
     ref: f.customer.ref,
+    // No fixture has one: an unknown id must be a 404 like any other.
+    challengeId: randomUUID(),
   });
 
   /** Random, well-encoded values: whatever the ids, the body defect must be what is answered. */
   const randomParams = (): Record<string, string> => {
     const r = () => [randomUUID(), `r${Math.random().toString(36).slice(2)}`, 'é-😀-ü', "' OR 1=1 --"][Math.floor(Math.random() * 4)]!;
-    return { id: r(), authenticatorId: r(), sessionId: r(), ref: `ref-${Math.random().toString(36).slice(2)}` };
+    return { id: r(), authenticatorId: r(), sessionId: r(), challengeId: r(), ref: `ref-${Math.random().toString(36).slice(2)}` };
   };
 
   const credential = (route: RouteInfo) => (route.auth === 'advisorToken' ? advisorToken : t.apiKey);
@@ -398,7 +400,7 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
       const failures: string[] = [];
       const f = await fixture();
       for (const route of routes.filter((r) => r.pathParams.length)) {
-        const params = { id: 'a\u0000b', authenticatorId: 'x\u0000', sessionId: '\u0000', ref: 'r\u0000' };
+        const params = { id: 'a\u0000b', authenticatorId: 'x\u0000', sessionId: '\u0000', challengeId: 'c\u0000', ref: 'r\u0000' };
         const body = validBodies(f)[routeKey(route)];
         const res = await inject(route, params, body ? { payload: body } : {});
         const check = checkProblem(res);
