@@ -15,11 +15,21 @@ export function printBanner(config: Config, sesame: Sesame): void {
   if (sesame.devApiKey) lines.push('', `  Demo relying-party API key:  ${sesame.devApiKey}   (also in ${config.dataDir}/dev-api-key.txt)`);
   const demo = sesame.demo;
   if (demo) {
-    lines.push('  Demo customers (identifier / password / TOTP seed, codes by SMS or call):');
+    lines.push('  Demo customers (identifier / password / TOTP seed, codes by SMS or call, hardware tokens):');
     for (const c of demo.customers) {
       const totp = c.totpSecret ? `${c.totpSecret}   code: oathtool --totp -b ${c.totpSecret}` : 'no authenticator app';
       lines.push(`    ${c.ref.padEnd(8)} ${c.password.padEnd(18)} ${totp}`);
       for (const p of c.phones) lines.push(`    ${''.padEnd(8)} ${''.padEnd(18)} ${p}`);
+      const pad = `    ${''.padEnd(8)} ${''.padEnd(18)} `;
+      const { hotp, ocra } = c.tokens ?? { hotp: null, ocra: null };
+      if (hotp) {
+        lines.push(`${pad}HOTP token ${hotp.serial}: oathtool --hotp -c ${hotp.nextCounter} ${hotp.seedHex}`);
+        lines.push(`${pad}  (the counter is the next unused one at this start: add 1 per code used)`);
+      }
+      if (ocra) {
+        lines.push(`${pad}OCRA token ${ocra.serial}: suite ${ocra.suite}, seed (hex) ${ocra.seedHex}`);
+        lines.push(`${pad}  (type the challenge the SCA screen shows; response = RFC 6287 of seed, suite and challenge)`);
+      }
     }
     lines.push(`  SMS and calls of the demo land on ${url}/dev/phone (answer the calls there).`);
     lines.push('', '  Development mode: secrets of the demo are printed here; never run production like this.');

@@ -11,7 +11,7 @@ import type { BankSession, LoggedInCustomer } from './sessions.js';
  */
 
 /** The methods the page may offer for the second element. */
-export const SCA_METHODS = ['totp', 'hotp', 'sms', 'voice'] as const;
+export const SCA_METHODS = ['totp', 'hotp', 'ocra', 'sms', 'voice'] as const;
 export type ScaMethod = (typeof SCA_METHODS)[number];
 
 export const MethodSchema = Type.Union(SCA_METHODS.map((m) => Type.Literal(m)));
@@ -19,10 +19,15 @@ export const PhoneMethodSchema = Type.Union([Type.Literal('sms'), Type.Literal('
 export const LocaleSchema = Type.Optional(Type.Union([Type.Literal('fr'), Type.Literal('en')]));
 export const ChallengeBody = Type.Object({ method: PhoneMethodSchema, locale: LocaleSchema });
 export type ChallengeBodyT = Static<typeof ChallengeBody>;
+export const AuthenticatorIdSchema = Type.String({ minLength: 1, maxLength: 64 });
+export const OcraQuery = Type.Object({ authenticatorId: AuthenticatorIdSchema });
+export type OcraQueryT = Static<typeof OcraQuery>;
 
 /** One choice on the SCA screen: "use my app", "text me at •• 78", "call me at •• 00", "use my token". */
 export interface ScaChoice {
   kind: ScaMethod;
+  /** OCRA: the token whose challenge the page asks for (not a secret: Sésame checks it is the customer's). */
+  authenticatorId?: string;
   /** The masked number for SMS and voice. */
   destination?: string;
   voiceMode?: 'read-out' | 'keypad';
@@ -36,6 +41,7 @@ export function choicesFor(ways: WaysIn, operationType: string): ScaChoice[] {
     if (!(SCA_METHODS as readonly string[]).includes(m.kind) || out.some((c) => c.kind === m.kind)) continue;
     out.push({
       kind: m.kind as ScaMethod,
+      ...(m.kind === 'ocra' ? { authenticatorId: m.id } : {}),
       ...(m.destination ? { destination: m.destination } : {}),
       ...(m.voiceMode ? { voiceMode: m.voiceMode } : {}),
     });
@@ -63,11 +69,21 @@ export async function sendCode(ctx: BankContext, operationId: string, body: Chal
   return challengeView(challenge);
 }
 
-/** The possession factor the customer gave: a code typed, or none after a keypad call. */
-export function possessionFactor(method: ScaMethod | undefined, code: string | undefined): Factor {
+/**
+ * The challenge an OCRA token signs for this operation, to show beside the amount and payee. Sésame
+ * refuses a token that is not the operation's customer's (404) or an operation no longer pending (409).
+ */
+export async function ocraChallenge(ctx: BankContext, operationId: string, authenticatorId: string) {
+  const c = await ctx.sesame.ocraChallenge(operationId, authenticatorId);
+  return { authenticatorId: c.authenticatorId, challenge: c.challenge };
+}
+
+/** The possession factor the customer gave: a code typed (an OCRA token's response), or none after a keypad call. */
+export function possessionFactor(method: ScaMethod | undefined, code: string | undefined, authenticatorId?: string): Factor {
   const m = method ?? 'totp';
   if (m === 'sms' || m === 'voice') return code ? { method: m, code } : { method: m };
   if (!code) throw new BankError(400, 'ERR_INVALID_REQUEST', 'The code is missing.');
+  if (m === 'ocra' || m === 'hotp') return { method: m, code, ...(authenticatorId ? { authenticatorId } : {}) };
   return { method: m, code };
 }
 
@@ -102,7 +118,7 @@ export async function stepUpCode(
       throw new BankError(409, 'ERR_LINK_MISMATCH', 'The confirmation was for another change.');
     }
   } else {
-    if (proof.method === 'sms' || proof.method === 'voice') {
+    if (proof.method === 'sms' || proof.method === 'voice' || proof.method === 'ocra') {
       throw new BankError(400, 'ERR_INVALID_REQUEST', 'Ask for the code first: it is sent for one confirmation.');
     }
     operationId = (await ctx.sesame.createOperation(customer.id, data)).id;

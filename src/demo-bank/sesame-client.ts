@@ -86,7 +86,10 @@ export interface Operation {
 export type Factor =
   | { method: 'password'; password: string }
   | { method: 'totp'; code: string }
-  | { method: 'hotp'; code: string }
+  /** A hardware token's code; `authenticatorId` picks one token when the customer has several. */
+  | { method: 'hotp'; code: string; authenticatorId?: string }
+  /** An OCRA token's response to the operation's challenge ({@link SesameClient.ocraChallenge}). */
+  | { method: 'ocra'; code: string; authenticatorId?: string }
   | { method: 'recovery'; code: string }
   /** A code received by SMS or heard in a call; no code after a keypad call (typed on the handset). */
   | { method: 'sms' | 'voice'; code?: string };
@@ -126,6 +129,14 @@ export interface Challenge {
   destination: string;
   expiresAt: string;
   displayCode?: string;
+}
+
+/** What to show beside the amount and payee for an OCRA token: type `challenge` on it, give the response. */
+export interface OcraChallenge {
+  operationId: string;
+  authenticatorId: string;
+  challenge: string;
+  suite: string;
 }
 
 export interface PhoneEnrolment extends Authenticator {
@@ -368,6 +379,14 @@ export class SesameClient {
    */
   sendChallenge(operationId: string, body: { method: PhoneMethod; authenticatorId?: string; locale?: 'fr' | 'en' }): Promise<Challenge> {
     return this.#call('POST', `/v1/operations/${enc(operationId)}/challenges`, body);
+  }
+
+  /**
+   * The challenge to show for an OCRA token (a reader): derived from the operation, so the response the
+   * customer types back signs this operation (its amount and payee) and no other.
+   */
+  ocraChallenge(operationId: string, authenticatorId: string): Promise<OcraChallenge> {
+    return this.#call('GET', `/v1/operations/${enc(operationId)}/ocra-challenge?authenticatorId=${enc(authenticatorId)}`);
   }
 
   cancelOperation(operationId: string): Promise<unknown> {

@@ -1,19 +1,29 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Services } from '../context.js';
 import { parsePhone } from '../channels/index.js';
 import { activateTotp, enrolTotp, insertAuthenticator, recordAdded, setPassword } from '../journeys/authenticators.js';
 import { createCustomer } from '../journeys/customers.js';
+import { assignHardwareToken, importHardwareTokens } from '../journeys/hardware-tokens.js';
+import { activateHardwareToken } from '../journeys/token-activation.js';
+import { hotpSealContext, nextHotpCounter } from '../methods/hotp/index.js';
+import { hotpCode } from '../methods/hotp/hotp.js';
+import { ocraSealContext, type StoredOcraParams } from '../methods/ocra/index.js';
+import { generateOcra } from '../methods/ocra/ocra.js';
 import { createRelyingParty, relyingPartyByKey } from '../journeys/principals.js';
 import { totpSealContext } from '../methods/totp/index.js';
 import { codeAtStep, stepAt } from '../methods/totp/totp.js';
 
 /**
- * Development only: the demo bank's API key and three demo customers, so that `npm start` shows a working
+ * Development only: the demo bank’s API key and four demo customers, so that `npm start` shows a working
  * bank at once. The key is kept in the data folder (`dev-api-key.txt`) so later starts reuse it.
  *  - alice: password, an authenticator app, and SMS codes to her secure mobile (an adult: she may change it);
  *  - bruno: password and an authenticator app;
- *  - chantal: no mobile at all: password and calls to her landline, the code read out.
+ *  - chantal: no mobile at all: password and calls to her landline, the code read out;
+ *  - denis: no phone app: password, a HOTP token (codes by button press) and an OCRA token (a reader:
+ *    type the challenge shown, give its response), both imported into the token stock and assigned
+ *    through the same journeys as the API.
  */
 export interface DemoCustomer {
   id: string;
@@ -24,7 +34,19 @@ export interface DemoCustomer {
   totpSecret: string | null;
   /** Numbers codes go to by SMS or call, e.g. `voice +33142685300 (read-out)`. */
   phones: string[];
+  /** Hardware tokens, so that codes can be computed without the hardware (development only). */
+  tokens: DemoTokens | null;
 }
+
+export interface DemoTokens {
+  /** `oathtool --hotp -c <nextCounter> <seedHex>`; the counter goes up by one per code used. */
+  hotp: { authenticatorId: string; serial: string; seedHex: string; nextCounter: number } | null;
+  /** RFC 6287: the response to the challenge shown, for this seed and suite. */
+  ocra: { authenticatorId: string; serial: string; seedHex: string; suite: string } | null;
+}
+
+/** The demo's OCRA reader: 8-digit numeric challenge, 6-digit response, no counter, PIN or time. */
+export const DEMO_OCRA_SUITE = 'OCRA-1:HOTP-SHA1-6:QN08';
 
 interface DemoPhone {
   method: 'sms' | 'voice';
@@ -49,6 +71,8 @@ const CUSTOMERS: {
   birthDate?: string;
   hasActiveCard: boolean;
   totp: boolean;
+  /** A HOTP and an OCRA token from the bank's stock. */
+  tokens?: boolean;
   phones: DemoPhone[];
 }[] = [
   {
@@ -83,6 +107,17 @@ const CUSTOMERS: {
     totp: false,
     phones: [{ method: 'voice', phone: '+33142685300', voiceMode: 'read-out', label: 'Téléphone fixe' }],
   },
+  {
+    ref: 'denis',
+    displayName: 'Denis Garnier',
+    password: 'denis-demo-2026',
+    email: 'denis@example.com',
+    birthDate: '1961-02-17',
+    hasActiveCard: true,
+    totp: false,
+    tokens: true,
+    phones: [],
+  },
 ];
 
 const phoneLine = (p: DemoPhone) => `${p.method} ${p.phone}${p.voiceMode ? ` (${p.voiceMode})` : ''}`;
@@ -108,7 +143,7 @@ export async function seedDemo(s: Services, dataDir: string | null): Promise<Dem
   const rp = await ensureDevApiKey(s, dataDir);
   // Customers added to the demo since the data folder was created are added at the next start.
   for (const c of CUSTOMERS) {
-    const { password, totp: withTotp, phones, ...facts } = c;
+    const { password, totp: withTotp, tokens: withTokens, phones, ...facts } = c;
     const existingCustomer = await s.db.selectFrom('customers').select('id').where('external_ref', '=', c.ref).executeTakeFirst();
     if (existingCustomer) continue;
     const customer = await createCustomer(s, facts, 'system:demo');
@@ -122,6 +157,7 @@ export async function seedDemo(s: Services, dataDir: string | null): Promise<Dem
     // The numbers are the bank's own records (as if proven at the branch, like the secure mobile):
     // registered active directly, where the API would send a code to prove them.
     for (const p of phones) await addProvenPhone(s, ctx, p);
+    if (withTokens) await addDemoTokens(s, ctx);
   }
   return { apiKey: rp.apiKey, customers: await readDemoCustomers(s), created: rp.created };
 }
@@ -141,6 +177,64 @@ async function addProvenPhone(s: Services, ctx: { rpId: string; customerId: stri
     });
     await recordAdded(tx, ctx, row, now, false);
   });
+}
+
+/**
+ * Two tokens handed over at the branch: random seeds imported into the stock (as a vendor's file would
+ * be), assigned to the customer and activated by their first code, through the API's own journeys. Both
+ * are assigned before either is active, so the customer cannot do SCA yet and no step-up is asked.
+ * Activation uses the HOTP token's counter 0: the first code to log in with is counter 1.
+ */
+async function addDemoTokens(s: Services, ctx: { rpId: string; customerId: string }): Promise<void> {
+  const hotpSeed = randomBytes(20);
+  const ocraSeed = randomBytes(20);
+  const tag = randomBytes(3).toString('hex').toUpperCase();
+  const hotpSerial = `DEMO-HOTP-${tag}`;
+  const ocraSerial = `DEMO-OCRA-${tag}`;
+  const csv = [
+    'serial,secret,type,digits,extra',
+    `${hotpSerial},hex:${hotpSeed.toString('hex')},hotp,6,0`,
+    `${ocraSerial},hex:${ocraSeed.toString('hex')},ocra,6,${DEMO_OCRA_SUITE}`,
+  ].join('\n');
+  await importHardwareTokens(s, 'system:demo', { format: 'csv', content: csv });
+  const hotp = await assignHardwareToken(s, { ...ctx, serial: hotpSerial, label: 'Token' });
+  const ocra = await assignHardwareToken(s, { ...ctx, serial: ocraSerial, label: 'Lecteur de token' });
+  await activateHardwareToken(s, { ...ctx, authenticatorId: hotp.id, code: hotpCode({ secret: hotpSeed, digits: 6 }, 0) }, 'hotp');
+  const response = generateOcra({ suite: DEMO_OCRA_SUITE, key: ocraSeed, question: ocra.activationChallenge! });
+  await activateHardwareToken(s, { ...ctx, authenticatorId: ocra.id, code: response }, 'ocra');
+}
+
+/** The customer's active tokens, seeds opened (development convenience, like the TOTP seeds). */
+async function readDemoTokens(s: Services, customerId: string): Promise<DemoTokens | null> {
+  const rows = await s.db
+    .selectFrom('authenticators')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .where('kind', 'in', ['hotp', 'ocra'])
+    .where('status', '=', 'active')
+    .orderBy('created_at')
+    .execute();
+  const h = rows.find((r) => r.kind === 'hotp' && r.secret_sealed);
+  const o = rows.find((r) => r.kind === 'ocra' && r.secret_sealed);
+  if (!h && !o) return null;
+  return {
+    hotp: h
+      ? {
+          authenticatorId: h.id,
+          serial: (h.params as { serial: string }).serial,
+          seedHex: s.sealer.open(h.secret_sealed!, hotpSealContext(h.id)).toString('hex'),
+          nextCounter: nextHotpCounter(h),
+        }
+      : null,
+    ocra: o
+      ? {
+          authenticatorId: o.id,
+          serial: (o.params as unknown as StoredOcraParams).serial,
+          seedHex: s.sealer.open(o.secret_sealed!, ocraSealContext(o.id)).toString('hex'),
+          suite: (o.params as unknown as StoredOcraParams).suite,
+        }
+      : null,
+  };
 }
 
 /** Re-reads the demo customers' TOTP seeds (development convenience: the dev KEK is on this disk). */
@@ -166,6 +260,7 @@ async function readDemoCustomers(s: Services): Promise<DemoCustomer[]> {
       password: c.password,
       totpSecret,
       phones: c.phones.map(phoneLine),
+      tokens: c.tokens ? await readDemoTokens(s, customer.id) : null,
     });
   }
   return out;

@@ -33,9 +33,11 @@ export interface Transaction {
 }
 
 /** A possession method the SCA screen offers, from Sésame's ways-in. */
-export type ScaMethod = 'totp' | 'hotp' | 'sms' | 'voice';
+export type ScaMethod = 'totp' | 'hotp' | 'ocra' | 'sms' | 'voice';
 export interface ScaChoice {
   kind: ScaMethod;
+  /** OCRA: the token whose challenge to ask for. */
+  authenticatorId?: string;
   destination?: string;
   voiceMode?: 'read-out' | 'keypad';
 }
@@ -49,10 +51,18 @@ export interface Challenge {
   displayCode?: string;
 }
 
+/** The challenge to type on an OCRA token (a reader): derived from the operation, amount and payee included. */
+export interface OcraChallenge {
+  authenticatorId: string;
+  challenge: string;
+}
+
 /** The second element as the customer gave it. */
 export interface Possession {
   method: ScaMethod;
   code?: string;
+  /** OCRA: the token whose challenge was answered. */
+  authenticatorId?: string;
 }
 
 export interface StepUp extends Possession {
@@ -212,6 +222,10 @@ export const api = {
   loginMethods: () => call<{ methods: ScaChoice[] }>('GET', '/login/methods', undefined, { session: false }),
   loginChallenge: (method: 'sms' | 'voice', locale: string) =>
     call<Challenge>('POST', '/login/challenge', { method, locale }, { session: false }),
+  loginOcraChallenge: (authenticatorId: string) =>
+    call<OcraChallenge>('GET', `/login/ocra-challenge?authenticatorId=${encodeURIComponent(authenticatorId)}`, undefined, {
+      session: false,
+    }),
   loginFinish: (password: string, p: Possession | string) =>
     call<Me>('POST', '/login/finish', { password, ...(typeof p === 'string' ? { code: p } : p) }, { session: false }),
   logout: () => call<void>('POST', '/logout', {}, { session: false }),
@@ -220,6 +234,11 @@ export const api = {
     call<PendingTransfer>('POST', '/transfers', t),
   transferChallenge: (operationId: string, method: 'sms' | 'voice', locale: string) =>
     call<Challenge>('POST', `/transfers/${encodeURIComponent(operationId)}/challenge`, { method, locale }),
+  transferOcraChallenge: (operationId: string, authenticatorId: string) =>
+    call<OcraChallenge>(
+      'GET',
+      `/transfers/${encodeURIComponent(operationId)}/ocra-challenge?authenticatorId=${encodeURIComponent(authenticatorId)}`,
+    ),
   confirmTransfer: (operationId: string, password: string, p: Possession | string) =>
     call<TransferDone>('POST', `/transfers/${encodeURIComponent(operationId)}/confirm`, {
       password,

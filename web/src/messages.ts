@@ -92,10 +92,7 @@ const fr = {
       webauthn: 'Clé de sécurité',
     } as Record<string, string>,
     categories: { knowledge: 'Connaissance', possession: 'Possession', inherence: 'Inhérence' } as Record<string, string>,
-    statuses: { active: 'Actif', pending: 'En attente d’activation', suspended: 'Suspendu', revoked: 'Révoqué' } as Record<
-      string,
-      string
-    >,
+    statuses: { active: 'Actif', pending: 'En attente d’activation', suspended: 'Suspendu', revoked: 'Révoqué' } as Record<string, string>,
     category: 'Catégorie',
     status: 'État',
     added: 'Ajouté le',
@@ -122,8 +119,10 @@ const fr = {
     purposes: { login: 'se connecter', payment: 'payer', other: 'autres opérations sensibles' } as Record<string, string>,
     destination: 'Numéro',
     callMode: { 'read-out': 'code lu pendant l’appel', keypad: 'code à taper sur le clavier' } as Record<string, string>,
-    canLogIn: (yes: boolean): string => (yes ? 'Vous pouvez vous connecter en ligne.' : 'Vos moyens ne suffisent pas pour vous connecter en ligne.'),
-    canPay: (yes: boolean): string => (yes ? 'Vous pouvez valider vos virements en ligne.' : 'Vos moyens ne suffisent pas pour valider un virement en ligne.'),
+    canLogIn: (yes: boolean): string =>
+      yes ? 'Vous pouvez vous connecter en ligne.' : 'Vos moyens ne suffisent pas pour vous connecter en ligne.',
+    canPay: (yes: boolean): string =>
+      yes ? 'Vous pouvez valider vos virements en ligne.' : 'Vos moyens ne suffisent pas pour valider un virement en ligne.',
     addSection: 'Ajouter un moyen',
     add: 'Ajouter',
     addKinds: {
@@ -168,6 +167,10 @@ const fr = {
     choose: 'Moyen d’authentification',
     useApp: "Utiliser mon application d'authentification",
     useToken: 'Utiliser mon token',
+    useReader: 'Utiliser mon lecteur (défi)',
+    fetchingChallenge: 'Préparation du défi…',
+    readerIntro: 'Saisissez ce défi dans votre lecteur, puis la réponse affichée',
+    readerCode: 'Réponse affichée par votre lecteur',
     sendSms: (d: string) => `M'envoyer un SMS au •• ${d}`,
     callMe: (d: string) => `M'appeler au •• ${d}`,
     sending: 'Envoi en cours…',
@@ -186,13 +189,13 @@ const fr = {
     authLogin: 'Identifiant, mot de passe ou code incorrect.',
     auth: 'Mot de passe ou code incorrect.',
     remaining: (n: number) =>
-      n === 1 ? 'Il vous reste 1 tentative avant le blocage de votre accès.' : `Il vous reste ${n} tentatives avant le blocage de votre accès.`,
+      n === 1
+        ? 'Il vous reste 1 tentative avant le blocage de votre accès.'
+        : `Il vous reste ${n} tentatives avant le blocage de votre accès.`,
     nextPermanent: 'Attention : le prochain blocage sera définitif et seul votre conseiller pourra le lever.',
     blockedUntil: (time: string) => `Trop de tentatives : votre accès est bloqué jusqu’à ${time}.`,
-    blockedPermanent:
-      'Votre accès est bloqué. Contactez votre conseiller : il le rétablira après avoir vérifié votre identité.',
-    linkMismatch:
-      'Le montant ou le bénéficiaire ne correspond plus à ce que vous avez validé : le virement n’a pas été exécuté.',
+    blockedPermanent: 'Votre accès est bloqué. Contactez votre conseiller : il le rétablira après avoir vérifié votre identité.',
+    linkMismatch: 'Le montant ou le bénéficiaire ne correspond plus à ce que vous avez validé : le virement n’a pas été exécuté.',
     insufficientFunds: 'Le solde du compte est insuffisant pour ce virement.',
     invalidIban: 'Cet IBAN n’est pas valide. Vérifiez-le.',
     sameAccount: 'Le bénéficiaire ne peut pas être le compte débité.',
@@ -232,8 +235,7 @@ const en: Messages = {
     password: 'Password',
     continue: 'Continue',
     codeTitle: 'Code from your app',
-    codeIntro:
-      'Open your authenticator app (or run oathtool --totp -b followed by your key) and enter the 6-digit code it shows.',
+    codeIntro: 'Open your authenticator app (or run oathtool --totp -b followed by your key) and enter the 6-digit code it shows.',
     code: '6-digit code',
     submit: 'Log in',
     expired: 'Your session expired after 5 minutes of inactivity. Log in again to continue.',
@@ -289,8 +291,7 @@ const en: Messages = {
 
   security: {
     title: 'My security',
-    intro:
-      'These are the means you use to authenticate. Every login and every transfer asks for two elements from different categories.',
+    intro: 'These are the means you use to authenticate. Every login and every transfer asks for two elements from different categories.',
     methods: 'My authentication methods',
     kinds: {
       password: 'Password',
@@ -376,6 +377,10 @@ const en: Messages = {
     choose: 'Authentication method',
     useApp: 'Use my authenticator app',
     useToken: 'Use my token',
+    useReader: 'Use my reader (challenge)',
+    fetchingChallenge: 'Preparing the challenge…',
+    readerIntro: 'Type this challenge on your reader, then the response it shows',
+    readerCode: 'Response shown by your reader',
     sendSms: (d: string) => `Text me at •• ${d}`,
     callMe: (d: string) => `Call me at •• ${d}`,
     sending: 'Sending…',

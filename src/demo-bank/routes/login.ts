@@ -3,7 +3,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireCustomer, type BankContext } from '../context.js';
 import { BankError } from '../errors.js';
 import { SesameApiError } from '../sesame-client.js';
-import { ChallengeBody, choicesFor, MethodSchema, possessionFactor, sendCode, type ScaChoice } from '../sca.js';
+import {
+  AuthenticatorIdSchema,
+  ChallengeBody,
+  choicesFor,
+  MethodSchema,
+  ocraChallenge,
+  OcraQuery,
+  possessionFactor,
+  sendCode,
+  type ScaChoice,
+} from '../sca.js';
 import type { BankSession, LoggedInCustomer, PendingLogin } from '../sessions.js';
 
 const StartBody = Type.Object({ ref: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -13,6 +23,8 @@ const FinishBody = Type.Object({
   method: Type.Optional(MethodSchema),
   /** None after a keypad call: the customer typed the code on the handset. */
   code: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
+  /** An OCRA token: the one whose challenge was shown. */
+  authenticatorId: Type.Optional(AuthenticatorIdSchema),
 });
 
 /**
@@ -43,10 +55,11 @@ export function loginRoutes(app: FastifyInstance, ctx: BankContext): void {
     if (pending.kind === 'unknown') ctx.decoys.fail(pending.ref);
     if (pending.kind === 'deferred-error') throw pending.error;
 
-    const { password, method, code } = request.body;
+    const { password, method, code, authenticatorId } = request.body;
     let result;
     try {
-      result = await ctx.sesame.authenticate(pending.operationId, [{ method: 'password', password }, possessionFactor(method, code)], {
+      const possession = possessionFactor(method, code, authenticatorId);
+      result = await ctx.sesame.authenticate(pending.operationId, [{ method: 'password', password }, possession], {
         userAgent: request.headers['user-agent'] ?? '',
       });
     } catch (e) {
@@ -97,6 +110,24 @@ export function loginRoutes(app: FastifyInstance, ctx: BankContext): void {
       throw e;
     }
   });
+
+  /** An OCRA token's challenge for the pending login (the customer types it on the token, then its response). */
+  app.get<{ Querystring: Static<typeof OcraQuery> }>(
+    '/bank/api/login/ocra-challenge',
+    { schema: { querystring: OcraQuery } },
+    async (request) => {
+      const pending = ctx.sessions.get(request)?.pendingLogin;
+      if (!pending) throw new BankError(409, 'ERR_LOGIN_NOT_STARTED', 'Please enter your identifier again.');
+      const unavailable = new BankError(422, 'ERR_NO_SUCH_METHOD', 'This method is not available.');
+      if (pending.kind !== 'real') throw unavailable;
+      try {
+        return await ocraChallenge(ctx, pending.operationId, request.query.authenticatorId);
+      } catch (e) {
+        if (e instanceof SesameApiError && e.status === 404) throw unavailable;
+        throw e;
+      }
+    },
+  );
 
   app.get('/bank/api/me', async (request, reply) => {
     const { customer, session, sesameSession } = await requireCustomer(ctx, request, reply);

@@ -3,7 +3,16 @@ import type { FastifyInstance } from 'fastify';
 import { requireCustomer, type BankContext } from '../context.js';
 import { BankError } from '../errors.js';
 import { isValidIban, normaliseIban } from '../iban.js';
-import { ChallengeBody, choicesFor, MethodSchema, possessionFactor, sendCode } from '../sca.js';
+import {
+  AuthenticatorIdSchema,
+  ChallengeBody,
+  choicesFor,
+  MethodSchema,
+  ocraChallenge,
+  OcraQuery,
+  possessionFactor,
+  sendCode,
+} from '../sca.js';
 import type { PendingTransfer } from '../sessions.js';
 
 const TransferBody = Type.Object({
@@ -18,6 +27,8 @@ const ConfirmBody = Type.Object({
   password: Type.String({ minLength: 1, maxLength: 1024 }),
   method: Type.Optional(MethodSchema),
   code: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
+  /** An OCRA token: the one whose challenge was shown. */
+  authenticatorId: Type.Optional(AuthenticatorIdSchema),
 });
 
 /**
@@ -72,6 +83,18 @@ export function transferRoutes(app: FastifyInstance, ctx: BankContext): void {
     },
   );
 
+  /** An OCRA token's challenge for this transfer: bound to its amount and payee, shown beside them. */
+  app.get<{ Params: Static<typeof ConfirmParams>; Querystring: Static<typeof OcraQuery> }>(
+    '/bank/api/transfers/:operationId/ocra-challenge',
+    { schema: { params: ConfirmParams, querystring: OcraQuery } },
+    async (request, reply) => {
+      const { session } = await requireCustomer(ctx, request, reply);
+      const pending = session.transfers.get(request.params.operationId);
+      if (!pending) throw new BankError(404, 'ERR_TRANSFER_NOT_FOUND', 'This transfer is no longer pending.');
+      return ocraChallenge(ctx, pending.operationId, request.query.authenticatorId);
+    },
+  );
+
   app.post<{ Params: Static<typeof ConfirmParams>; Body: Static<typeof ConfirmBody> }>(
     '/bank/api/transfers/:operationId/confirm',
     { schema: { params: ConfirmParams, body: ConfirmBody } },
@@ -82,8 +105,11 @@ export function transferRoutes(app: FastifyInstance, ctx: BankContext): void {
       if (pending.busy) throw new BankError(409, 'ERR_TRANSFER_IN_PROGRESS', 'This transfer is already being confirmed.');
       pending.busy = true;
       try {
-        const { password, method, code } = request.body;
-        const auth = await ctx.sesame.authenticate(pending.operationId, [{ method: 'password', password }, possessionFactor(method, code)]);
+        const { password, method, code, authenticatorId } = request.body;
+        const auth = await ctx.sesame.authenticate(pending.operationId, [
+          { method: 'password', password },
+          possessionFactor(method, code, authenticatorId),
+        ]);
         // From here on the code is spent whatever happens: the transfer is no longer pending.
         session.transfers.delete(pending.operationId);
         const proof = await ctx.sesame.consumeCode(auth.authenticationCode, pending.data);

@@ -1,18 +1,21 @@
 import { useState } from 'react';
-import type { Challenge, Possession, ScaChoice, ScaMethod } from '../api.js';
+import type { Challenge, OcraChallenge, Possession, ScaChoice, ScaMethod } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { CodeField } from './Field.js';
 import { ProblemAlert } from './ProblemAlert.js';
 
 /**
  * The second element of an SCA screen, rendered from the customer's ways-in: "use my app", "text me at
- * •• 78", "call me at •• 00", "use my token" — only what the customer has. A code by SMS or call is
- * asked for when chosen; a keypad call shows the code to type on the handset instead of a field.
+ * •• 78", "call me at •• 00", "use my token", "use my reader" — only what the customer has. A code by
+ * SMS or call is asked for when chosen; a keypad call shows the code to type on the handset instead of a
+ * field; a reader (OCRA token) gets the operation's challenge, shown big, and its response is typed back.
  */
 export interface ScaState {
   method: ScaMethod | null;
   code: string;
   challenge: Challenge | null;
+  /** OCRA: the challenge shown, for the token it was asked for. */
+  ocra?: OcraChallenge | null;
 }
 
 export function initialSca(methods: ScaChoice[]): ScaState {
@@ -24,6 +27,9 @@ export function initialSca(methods: ScaChoice[]): ScaState {
 export function possessionOf(s: ScaState): Possession | null {
   if (!s.method) return null;
   if (s.method === 'totp' || s.method === 'hotp') return s.code.length >= 6 ? { method: s.method, code: s.code } : null;
+  if (s.method === 'ocra') {
+    return s.ocra && s.code.length >= 6 ? { method: 'ocra', code: s.code, authenticatorId: s.ocra.authenticatorId } : null;
+  }
   if (!s.challenge) return null;
   if (s.challenge.mode === 'keypad') return { method: 'voice' };
   return s.code.length >= 6 ? { method: s.method, code: s.code } : null;
@@ -43,6 +49,7 @@ export function ScaMethods({
   value,
   onChange,
   requestCode,
+  requestOcra,
   busy = false,
   autoFocus = false,
 }: {
@@ -51,6 +58,8 @@ export function ScaMethods({
   value: ScaState;
   onChange(next: ScaState): void;
   requestCode(method: 'sms' | 'voice'): Promise<Challenge>;
+  /** The challenge for an OCRA token; without it, readers are not offered (no operation to sign yet). */
+  requestOcra?(authenticatorId: string): Promise<OcraChallenge>;
   busy?: boolean;
   /** Focus the code field when it appears (the login screen, where nothing else is to be typed). */
   autoFocus?: boolean;
@@ -58,11 +67,27 @@ export function ScaMethods({
   const { m } = useI18n();
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [fetching, setFetching] = useState(false);
+  const offered = methods.filter((c) => c.kind !== 'ocra' || (requestOcra && c.authenticatorId));
 
   const choose = async (c: ScaChoice) => {
     setError(null);
     if (c.kind === 'totp' || c.kind === 'hotp') {
       onChange({ method: c.kind, code: '', challenge: null });
+      return;
+    }
+    if (c.kind === 'ocra') {
+      onChange({ method: 'ocra', code: '', challenge: null, ocra: null });
+      setFetching(true);
+      try {
+        const ocra = await requestOcra!(c.authenticatorId!);
+        onChange({ method: 'ocra', code: '', challenge: null, ocra });
+      } catch (err) {
+        setError(err);
+        onChange({ method: null, code: '', challenge: null });
+      } finally {
+        setFetching(false);
+      }
       return;
     }
     onChange({ method: c.kind, code: '', challenge: null });
@@ -84,6 +109,8 @@ export function ScaMethods({
         return m.sca.useApp;
       case 'hotp':
         return m.sca.useToken;
+      case 'ocra':
+        return m.sca.useReader;
       case 'sms':
         return m.sca.sendSms(tail(c.destination));
       case 'voice':
@@ -94,19 +121,19 @@ export function ScaMethods({
   const ch = value.challenge;
   return (
     <div className="sca" data-testid={`${prefix}-sca`}>
-      {methods.length === 0 ? (
+      {offered.length === 0 ? (
         <p className="alert alert-error" data-testid={`${prefix}-no-method`}>
           {m.sca.none}
         </p>
       ) : (
         <div className="sca-methods" role="group" aria-label={m.sca.choose}>
-          {methods.map((c) => (
+          {offered.map((c) => (
             <button
               key={c.kind}
               type="button"
               className={`btn ${value.method === c.kind ? 'btn-primary' : 'btn-secondary'} sca-method`}
               aria-pressed={value.method === c.kind}
-              disabled={busy || sending}
+              disabled={busy || sending || fetching}
               data-testid={`${prefix}-method-${c.kind}`}
               onClick={() => void choose(c)}
             >
@@ -120,6 +147,11 @@ export function ScaMethods({
           {m.sca.sending}
         </p>
       )}
+      {fetching && (
+        <p className="muted" role="status">
+          {m.sca.fetchingChallenge}
+        </p>
+      )}
       <ProblemAlert error={error} testId={`${prefix}-sca-error`} />
 
       {(value.method === 'totp' || value.method === 'hotp') && (
@@ -130,6 +162,26 @@ export function ScaMethods({
           onChange={(code) => onChange({ ...value, code })}
           autoFocus={autoFocus}
         />
+      )}
+
+      {value.method === 'ocra' && value.ocra && (
+        <>
+          <div className="keypad-code" role="status" data-testid={`${prefix}-ocra`}>
+            <p>
+              <strong>{m.sca.readerIntro}</strong>
+            </p>
+            <p className="display-code mono" data-testid={`${prefix}-ocra-challenge`}>
+              {value.ocra.challenge}
+            </p>
+          </div>
+          <CodeField
+            label={m.sca.readerCode}
+            testId={`${prefix}-code`}
+            value={value.code}
+            onChange={(code) => onChange({ ...value, code })}
+            autoFocus
+          />
+        </>
       )}
 
       {ch && ch.mode !== 'keypad' && (

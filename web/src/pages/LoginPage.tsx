@@ -114,6 +114,7 @@ export function LoginPage({ notice, onLoggedIn }: { notice: 'expired' | 'logged-
             busy={busy}
             autoFocus
             requestCode={(method) => api.loginChallenge(method, lang)}
+            requestOcra={(authenticatorId) => api.loginOcraChallenge(authenticatorId)}
           />
           <ProblemAlert error={error} testId="login-error" login />
           {!isKeypad(sca) && (

@@ -127,9 +127,12 @@ function ConfirmStep({ pending, onDone, onCancel }: { pending: PendingTransfer; 
       onDone(await api.confirmTransfer(pending.operationId, password, possession));
     } catch (err) {
       setError(err);
-      // A code by SMS or call is used up by a failed attempt: the customer asks for a new one.
+      // A code by SMS or call is used up by a failed attempt: the customer asks for a new one. A reader's
+      // challenge stays: it is the operation's own.
       setSca((prev) =>
-        prev.method === 'totp' || prev.method === 'hotp' ? { ...prev, code: '' } : { method: null, code: '', challenge: null },
+        prev.method === 'totp' || prev.method === 'hotp' || prev.method === 'ocra'
+          ? { ...prev, code: '' }
+          : { method: null, code: '', challenge: null },
       );
     } finally {
       setBusy(false);
@@ -177,6 +180,7 @@ function ConfirmStep({ pending, onDone, onCancel }: { pending: PendingTransfer; 
           onChange={setSca}
           busy={busy}
           requestCode={(method) => api.transferChallenge(pending.operationId, method, lang)}
+          requestOcra={(authenticatorId) => api.transferOcraChallenge(pending.operationId, authenticatorId)}
         />
         <ProblemAlert error={error} testId="confirm-error" />
         <div className="actions">
