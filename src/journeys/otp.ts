@@ -8,7 +8,8 @@ import {
   type VoiceSegment,
 } from '../channels/index.js';
 import { NotFound, TooManyRequests, Unprocessable } from '../core/errors.js';
-import type { OperationData } from '../core/operations.js';
+import type { OperationData, OperationType } from '../core/operations.js';
+import { methodAllowed } from '../core/policy.js';
 import { newId } from '../crypto/tokens.js';
 import type { Services } from '../context.js';
 import type { Db } from '../store/db.js';
@@ -61,6 +62,12 @@ export async function sendOperationChallenge(
   const op = await s.db.selectFrom('operations').selectAll().where('id', '=', operationId).executeTakeFirst();
   if (!op || op.rp_id !== rpId) throw new NotFound('Operation');
   await assertPending(s.db, op, now);
+  // No code is sent for a method the operation cannot use (an SMS to the number being replaced).
+  if (!methodAllowed(s.scaPolicy, op.type as OperationType, input.method)) {
+    throw new Unprocessable('ERR_METHOD_NOT_ALLOWED', `The method "${input.method}" cannot be used for a ${op.type} operation.`, {
+      field: 'method',
+    });
+  }
   const view = await s.db.transaction().execute(async (tx) => {
     // Limits are counted under the customer's lock, so concurrent requests cannot exceed them.
     await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', op.customer_id).forUpdate().execute();

@@ -115,6 +115,10 @@ describe.each(databaseKinds)('the secure phone number, on %s', (kind) => {
     });
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('ERR_METHOD_NOT_ALLOWED');
+    // Nor is a code sent to it for that purpose.
+    const sent = await t.api('POST', `/v1/operations/${op}/challenges`, { method: 'sms' });
+    expect(sent.status).toBe(422);
+    expect(sent.body.code).toBe('ERR_METHOD_NOT_ALLOWED');
   });
 
   it('a code authorised for another number does not change to this one', async () => {
