@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSesame, type TestSesame } from '../support/sesame.js';
 
@@ -9,7 +10,6 @@ import { startSesame, type TestSesame } from '../support/sesame.js';
  * on the page's keypad; a payment SMS shows its amount and payee. The bank-side steps go through the API.
  * Screenshot in /tmp/dev-phone.png.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = fs.existsSync(CHROMIUM);
 const PAYMENT = {
   type: 'payment',
@@ -26,19 +26,7 @@ describe.skipIf(!hasChromium)(`the dev phone page, in Chromium${hasChromium ? ''
   beforeAll(async () => {
     t = await startSesame('pglite', { SESAME_OTP_MAX_PER_CUSTOMER_HOUR: '100', SESAME_OTP_MAX_PER_NUMBER_HOUR: '100' });
     url = await t.sesame.listen();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
     page.setDefaultTimeout(10_000);
   }, 120_000);

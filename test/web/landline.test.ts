@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Secret, TOTP } from 'otpauth';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sesame } from '../../src/app.js';
 import type { ManualClock } from '../../src/core/clock.js';
@@ -21,7 +22,6 @@ import { startDemoSesame } from '../support/demo-sesame.js';
  * Screenshots land in /tmp/landline-*.png.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
 const LANDLINE = '+33142685300';
 const OLD_MOBILE = '+33612345678';
 const NEW_MOBILE = '+33798765432';
@@ -93,23 +93,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the web banking with a landline and a
     chantal = sesame.demo!.customers.find((c) => c.ref === 'chantal')!;
     alice = sesame.demo!.customers.find((c) => c.ref === 'alice')!;
     bruno = sesame.demo!.customers.find((c) => c.ref === 'bruno')!;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-        // Two tabs side by side: the phone page in the background tab keeps polling at its pace.
-        '--disable-background-timer-throttling',
-        '--disable-renderer-backgrounding',
-        '--disable-backgrounding-occluded-windows',
-      ],
-    });
+    browser = await launchChromium({ backgroundTabs: true });
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     bank = await context.newPage();
     phone = await context.newPage();

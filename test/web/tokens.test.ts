@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sesame } from '../../src/app.js';
 import { printBanner } from '../../src/cli/banner.js';
@@ -20,7 +21,6 @@ import { startDemoSesame } from '../support/demo-sesame.js';
  * Screenshots land in /tmp/tokens-*.png.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
 
 describe.skipIf(!fs.existsSync(CHROMIUM))('the web banking with hardware tokens, in Chromium', () => {
   let sesame: Sesame;
@@ -44,19 +44,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the web banking with hardware tokens,
     hotp = denis.tokens!.hotp!;
     ocra = denis.tokens!.ocra!;
     counter = hotp.nextCounter;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     bank = await context.newPage();
     bank.setDefaultTimeout(10_000);
