@@ -1,41 +1,19 @@
 import { DeliveryError, type DeliveryMessage, type DeliveryStatusUpdate } from '../channels/index.js';
 import type { Services } from '../context.js';
 import { messageSealContext } from '../journeys/messages.js';
+import { claimDue, startDispatchLoop } from './dispatch.js';
 import { backoffMs } from './webhooks.js';
 
 /**
- * Sends the durable message outbox: SMS, voice calls and email. Several processes share the work: each
- * claims due messages with `FOR UPDATE SKIP LOCKED` and a lease. A retryable failure is tried again
+ * Sends the durable message outbox: SMS, voice calls and email. Several processes share the work (`claimDue`). A retryable failure is tried again
  * with backoff; an undeliverable destination (an SMS to a landline) is final and marks the challenge,
  * so the screen can offer a call instead. Nothing here logs or stores a message's text.
  */
-const LEASE_MS = 60_000;
-const BATCH = 20;
 const MAX_ATTEMPTS = 5;
 
 export async function dispatchDueMessages(s: Services): Promise<{ sent: number; failed: number }> {
   const now = s.clock.now();
-  const claimed = await s.db.transaction().execute(async (tx) => {
-    const due = await tx
-      .selectFrom('messages')
-      .selectAll()
-      .where('status', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
-      .orderBy('next_attempt_at')
-      .limit(BATCH)
-      .forUpdate()
-      .skipLocked()
-      .execute();
-    if (due.length) {
-      const ids = due.map((d) => d.id);
-      await tx
-        .updateTable('messages')
-        .set({ next_attempt_at: new Date(now.getTime() + LEASE_MS) })
-        .where('id', 'in', ids)
-        .execute();
-    }
-    return due;
-  });
+  const claimed = await claimDue(s.db, 'messages', now);
   let sent = 0;
   let failed = 0;
   for (const m of claimed) {
@@ -103,37 +81,4 @@ export async function recordDeliveryStatus(s: Services, u: DeliveryStatusUpdate)
 }
 
 /** The dispatcher loop: every second, and at once when a message was just queued. */
-export function startMessageLoop(s: Services, intervalMs = 1000): { stop(): Promise<void>; kick(): void } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
-  let again = false;
-  const run = () => {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    if (timer) clearTimeout(timer);
-    running = dispatchDueMessages(s)
-      .then(() => undefined)
-      .catch(() => undefined)
-      .finally(() => {
-        running = null;
-        if (stopped) return;
-        if (again) {
-          again = false;
-          run();
-        } else timer = setTimeout(run, intervalMs);
-      });
-  };
-  timer = setTimeout(run, intervalMs);
-  return {
-    kick: run,
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
-}
+export const startMessageLoop = (s: Services, intervalMs = 1000) => startDispatchLoop(() => dispatchDueMessages(s), intervalMs);

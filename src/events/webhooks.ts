@@ -1,10 +1,11 @@
 import { createHmac } from 'node:crypto';
 import type { Services } from '../context.js';
+import { claimDue, startDispatchLoop } from './dispatch.js';
 
 /**
  * Delivers the transactional outbox to the banks' webhooks: at least once, HMAC-signed, with the event
  * id as idempotency key, retried with exponential backoff. Several server processes share the work:
- * each claims due events with `FOR UPDATE SKIP LOCKED` and a short lease.
+ * each claims due events with `FOR UPDATE SKIP LOCKED` and a lease (`claimDue`).
  *
  * Signature header (verify before trusting the body):
  *   Sesame-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
@@ -13,9 +14,6 @@ export function signWebhook(secret: string, body: string, timestamp: number): st
   const mac = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
   return `t=${timestamp},v1=${mac}`;
 }
-
-const LEASE_MS = 60_000;
-const BATCH = 20;
 
 export function backoffMs(attempts: number): number {
   return Math.min(5_000 * 2 ** Math.max(0, attempts - 1), 3_600_000);
@@ -29,30 +27,7 @@ export interface DispatchResult {
 /** One pass over due events. Returns what happened (the loop and the tests call it). */
 export async function dispatchDueEvents(s: Services, fetchImpl: typeof fetch = fetch): Promise<DispatchResult> {
   const now = s.clock.now();
-  const claimed = await s.db.transaction().execute(async (tx) => {
-    const due = await tx
-      .selectFrom('outbox_events')
-      .selectAll()
-      .where('status', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
-      .orderBy('next_attempt_at')
-      .limit(BATCH)
-      .forUpdate()
-      .skipLocked()
-      .execute();
-    if (due.length) {
-      await tx
-        .updateTable('outbox_events')
-        .set({ next_attempt_at: new Date(now.getTime() + LEASE_MS) })
-        .where(
-          'id',
-          'in',
-          due.map((d) => d.id),
-        )
-        .execute();
-    }
-    return due;
-  });
+  const claimed = await claimDue(s.db, 'outbox_events', now);
   if (claimed.length === 0) return { delivered: 0, failed: 0 };
 
   const rps = await s.db
@@ -130,30 +105,5 @@ async function post(
   }
 }
 
-/** Runs dispatch passes until stopped; PostgreSQL NOTIFY wakes it early when available. */
-export function startWebhookLoop(s: Services, intervalMs = 1000): { stop(): Promise<void>; kick(): void } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> = Promise.resolve();
-  const run = () => {
-    if (stopped) return;
-    running = dispatchDueEvents(s)
-      .then(() => undefined)
-      .catch(() => undefined)
-      .finally(() => {
-        if (!stopped) timer = setTimeout(run, intervalMs);
-      });
-  };
-  timer = setTimeout(run, intervalMs);
-  return {
-    kick() {
-      if (timer) clearTimeout(timer);
-      run();
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
-}
+/** Runs dispatch passes until stopped. */
+export const startWebhookLoop = (s: Services, intervalMs = 1000) => startDispatchLoop(() => dispatchDueEvents(s), intervalMs);
