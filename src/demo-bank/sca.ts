@@ -21,6 +21,17 @@ export const ChallengeBody = Type.Object({ method: PhoneMethodSchema, locale: Lo
 export type ChallengeBodyT = Static<typeof ChallengeBody>;
 export const AuthenticatorIdSchema = Type.String({ minLength: 1, maxLength: 64 });
 export const OcraQuery = Type.Object({ authenticatorId: AuthenticatorIdSchema });
+
+/** The elements one SCA step submits: the password and the second element chosen on the screen. */
+export const ScaProofBody = Type.Object({
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+  /** The app's code (the default), a token's, a code received by SMS or call. */
+  method: Type.Optional(MethodSchema),
+  /** None after a keypad call: the customer typed the code on the handset. */
+  code: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
+  /** An OCRA token: the one whose challenge was shown. */
+  authenticatorId: Type.Optional(AuthenticatorIdSchema),
+});
 export type OcraQueryT = Static<typeof OcraQuery>;
 
 /** One choice on the SCA screen: "use my app", "text me at •• 78", "call me at •• 00", "use my token". */

@@ -3,29 +3,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireCustomer, type BankContext } from '../context.js';
 import { BankError } from '../errors.js';
 import { SesameApiError } from '../sesame-client.js';
-import {
-  AuthenticatorIdSchema,
-  ChallengeBody,
-  choicesFor,
-  MethodSchema,
-  ocraChallenge,
-  OcraQuery,
-  possessionFactor,
-  sendCode,
-  type ScaChoice,
-} from '../sca.js';
+import { ChallengeBody, choicesFor, ocraChallenge, OcraQuery, possessionFactor, sendCode, type ScaChoice, ScaProofBody } from '../sca.js';
 import type { BankSession, LoggedInCustomer, PendingLogin } from '../sessions.js';
 
 const StartBody = Type.Object({ ref: Type.String({ minLength: 1, maxLength: 64 }) });
-const FinishBody = Type.Object({
-  password: Type.String({ minLength: 1, maxLength: 1024 }),
-  /** The second element: the app's code (the default), a token's, a code received by SMS or call. */
-  method: Type.Optional(MethodSchema),
-  /** None after a keypad call: the customer typed the code on the handset. */
-  code: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
-  /** An OCRA token: the one whose challenge was shown. */
-  authenticatorId: Type.Optional(AuthenticatorIdSchema),
-});
+const FinishBody = ScaProofBody;
 
 /**
  * For an identifier that matches no customer: what a customer with only an authenticator app would see,

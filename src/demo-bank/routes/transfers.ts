@@ -3,16 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { requireCustomer, type BankContext } from '../context.js';
 import { BankError } from '../errors.js';
 import { isValidIban, normaliseIban } from '../iban.js';
-import {
-  AuthenticatorIdSchema,
-  ChallengeBody,
-  choicesFor,
-  MethodSchema,
-  ocraChallenge,
-  OcraQuery,
-  possessionFactor,
-  sendCode,
-} from '../sca.js';
+import { ChallengeBody, choicesFor, ocraChallenge, OcraQuery, possessionFactor, sendCode, ScaProofBody } from '../sca.js';
 import type { PendingTransfer } from '../sessions.js';
 
 const TransferBody = Type.Object({
@@ -23,13 +14,7 @@ const TransferBody = Type.Object({
   currency: Type.Literal('EUR'),
 });
 const ConfirmParams = Type.Object({ operationId: Type.String({ minLength: 1, maxLength: 64 }) });
-const ConfirmBody = Type.Object({
-  password: Type.String({ minLength: 1, maxLength: 1024 }),
-  method: Type.Optional(MethodSchema),
-  code: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
-  /** An OCRA token: the one whose challenge was shown. */
-  authenticatorId: Type.Optional(AuthenticatorIdSchema),
-});
+const ConfirmBody = ScaProofBody;
 
 /**
  * A transfer with dynamic linking, the way a relying party should do it:
