@@ -7,6 +7,8 @@
  *   (c) password verification (a login: password + TOTP)
  *   (d) SMS-OTP verification of an existing payment operation (code sent and read back beforehand)
  *   (e) OCRA verification of an existing payment operation (challenge fetched beforehand)
+ *   (f) WebAuthn assertions per second: a passkey approves an existing payment operation (bench/webauthn.ts)
+ *   (g) app approvals per second: the device SDK approves payment operations sent to the app (bench/app-approvals.ts)
  *
  * Each figure stands beside a limit measured in the same run on the same machine (single-row
  * `UPDATE … RETURNING` commits/s through the server's driver; raw argon2id verifies/s on every core)
@@ -52,6 +54,8 @@ import {
 import { OCRA_SUITE, prepareOcra, prepareSms, setUpOcraCustomers, setUpSmsCustomers, SMS_PER_CUSTOMER } from './lib/sms-ocra.js';
 import type { RunResult } from './lib/stats.js';
 import { markdownTable, type Row } from './lib/table.js';
+import { prepareApprovals, runApprovals, setUpAppDevices } from './app-approvals.js';
+import { ecdsaVerifyLimit, prepareWebAuthn, runWebAuthn, setUpWebAuthnCustomers } from './webauthn.js';
 
 type Db = 'pglite' | 'postgres';
 
@@ -86,6 +90,7 @@ const TARGETS = {
   fullFlow: { postgres: 500 } as Partial<Record<Db, number>>,
   passwordRatio: 0.9,
   halfPeakP99Ms: 50,
+  appApprovals: { postgres: 1000 } as Partial<Record<Db, number>>,
 };
 
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -306,6 +311,28 @@ async function benchDatabase(db: Db, argonSizing: Limit): Promise<DbReport> {
     const e = await measured('(e)', () => runOcra(client, ocraC, CONCURRENCY, DURATION));
     report.setupSmsOcra = { smsCustomers, smsSeconds, ocraCustomers, ocraSeconds, smsCodesLost: smsPrep.lost };
 
+    // (f) WebAuthn: customers whose only means is one passkey; operations, options and assertions made beforehand.
+    log(`${label}: (f) setting up ${2 * CONCURRENCY} customers with a passkey`);
+    const waCustomers = await setUpWebAuthnCustomers(client, {
+      count: 2 * CONCURRENCY,
+      concurrency: CONCURRENCY,
+      tag: db,
+      serverUrl: srv.url,
+    });
+    const waPrep = await prepareWebAuthn(client, waCustomers, { want, concurrency: CONCURRENCY, budgetMs: (QUICK ? 15 : 45) * 1000 });
+    prep.webauthn = { created: waPrep.created, seconds: waPrep.seconds };
+    log(`${label}: (f) ${waPrep.created} payment operations with their signed assertion ready in ${waPrep.seconds.toFixed(1)} s`);
+    const ecdsa = ecdsaVerifyLimit(LIMIT_SECONDS);
+    log(`${label}: ${fmt(ecdsa.perSecond)} raw ECDSA P-256 verifies/s`);
+    const f = await measured('(f)', () => runWebAuthn(client, waPrep.queues, CONCURRENCY, DURATION));
+
+    // (g) the app authenticator: devices activated the real way, the device SDK as the load client.
+    log(`${label}: (g) activating ${2 * CONCURRENCY} app installations (activation code + SMS confirmation)`);
+    const appDevices = await setUpAppDevices(client, { count: 2 * CONCURRENCY, concurrency: CONCURRENCY, tag: db, serverUrl: srv.url });
+    prep.app = await prepareApprovals(client, appDevices, { want, concurrency: CONCURRENCY, budgetMs: (QUICK ? 15 : 45) * 1000 });
+    log(`${label}: (g) ${prep.app.created} payment operations sent to the apps in ${prep.app.seconds.toFixed(1)} s`);
+    const g = await measured('(g)', () => runApprovals(appDevices, CONCURRENCY, DURATION));
+
     const commits = {
       what: db === 'postgres' ? `UPDATE…RETURNING commits/s (pg pool ${SERVER_POOL_SIZE})` : 'UPDATE…RETURNING commits/s (PGlite)',
       value: commitLimit.perSecond,
@@ -386,6 +413,36 @@ async function benchDatabase(db: Db, argonSizing: Limit): Promise<DbReport> {
         target: '—',
         pass: null,
         notes: [smsOcraNote, ...notesOf(e)],
+      },
+      {
+        database: label,
+        scenario: '(f) WebAuthn assertion on an existing payment op → auth code',
+        flowsPerSecond: f.perSecond,
+        p50: f.p50,
+        p99: f.p99,
+        limit: commits,
+        ratio: f.perSecond / commitLimit.perSecond,
+        target: '—',
+        pass: null,
+        notes: [
+          `(f): ${waCustomers.length} customers whose only means is one passkey (user verification: possession + inherence in one gesture); each flow posts an assertion signed beforehand over a challenge derived from the operation's link hash, checked under the customer's lock with its challenge consumed and its counter stored. Raw ${ecdsa.what} in the same run: ${fmt(ecdsa.perSecond)} (ratio ${(f.perSecond / ecdsa.perSecond).toFixed(3)}).`,
+          ...notesOf(f),
+        ],
+      },
+      {
+        database: label,
+        scenario: '(g) app approval (PIN) on an existing payment op → auth code',
+        flowsPerSecond: g.perSecond,
+        p50: g.p50,
+        p99: g.p99,
+        limit: commits,
+        ratio: g.perSecond / commitLimit.perSecond,
+        target: TARGETS.appApprovals[db] ? `≥ ${fmt(TARGETS.appApprovals[db]!)}/s` : '—',
+        pass: TARGETS.appApprovals[db] ? g.perSecond >= TARGETS.appApprovals[db]! : null,
+        notes: [
+          `(g): ${appDevices.length} app installations activated through the API (activation code, SMS confirmation); the bank's side (create the operation, send it to the app) done beforehand; each flow is the app's: list what waits (≤ 20 per call), sign and send the approval with the device SDK in Node (possession ECDSA + PIN HMAC, request signed). Each approval costs the server two ECDSA verifications (request and approval): raw ${ecdsa.what} in the same run: ${fmt(ecdsa.perSecond)}.`,
+          ...notesOf(g),
+        ],
       },
     );
     return report;

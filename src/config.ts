@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { defaultAppPolicy, type AppPolicy } from './core/app-lifecycle.js';
 import { ConfigError } from './core/errors.js';
 
 /**
@@ -32,12 +33,23 @@ export interface Config {
   channels: ChannelsConfig;
   /** One-time codes sent by SMS or voice call. */
   otp: OtpConfig;
+  /** Passkeys and security keys: relying party, accepted origins and attestation policy. */
+  webauthn: WebAuthnConfig;
+  /** The app authenticator: lifecycle windows, push-bombing limits, device attestation, Web Push. */
+  app: AppConfig;
   securePhone: {
     /** After a change of secure number, adding a beneficiary or raising a card limit cannot rely on SMS. */
     coolingOffHours: number;
     /** A secure number not confirmed for this long is to be checked again ("check your number"). */
     reconfirmAfterDays: number;
   };
+}
+
+export interface AppConfig extends AppPolicy {
+  /** `required`: activations without a trusted platform verdict are refused; `optional`: recorded only. */
+  attestation: 'optional' | 'required';
+  /** VAPID subject (a mailto: or https: URL) for Web Push; push is sent only when set or in development. */
+  pushSubject: string | null;
 }
 
 export interface ChannelsConfig {
@@ -52,6 +64,17 @@ export interface ChannelsConfig {
   allowedCountries: string[];
   /** The bank's name at the start of each SMS. */
   brand: string;
+}
+
+export interface WebAuthnConfig {
+  /** The WebAuthn RP ID (a registrable domain); null = the host name of `publicUrl`. */
+  rpId: string | null;
+  /** Origins an assertion may come from; null = the origin of `publicUrl`. */
+  origins: string[] | null;
+  /** 'none': the model is as the authenticator claims it; 'direct': an attestation statement is required and verified. */
+  attestation: 'none' | 'direct';
+  /** When set, only these authenticator models (AAGUIDs, lower case) may be registered. */
+  allowedAaguids: string[] | null;
 }
 
 export interface OtpConfig {
@@ -114,6 +137,17 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       maxPerOperation: int(env, 'SESAME_OTP_MAX_PER_OPERATION', 3, 1, 10),
       maxPerCustomerHour: int(env, 'SESAME_OTP_MAX_PER_CUSTOMER_HOUR', 10, 1, 100),
       maxPerDestinationHour: int(env, 'SESAME_OTP_MAX_PER_NUMBER_HOUR', 10, 1, 100),
+    },
+    webauthn: webauthnConfig(env),
+    app: {
+      ...defaultAppPolicy,
+      emailDelayHours: int(env, 'SESAME_APP_EMAIL_DELAY_HOURS', 72, 0, 24 * 30),
+      branchWindowHours: int(env, 'SESAME_APP_BRANCH_WINDOW_HOURS', 24, 1, 24 * 7),
+      approvalSeconds: int(env, 'SESAME_APP_APPROVAL_SECONDS', 300, 30, 900),
+      approvalRequestsPerWindow: int(env, 'SESAME_APP_APPROVALS_PER_WINDOW', 5, 1, 10_000),
+      approvalWindowMinutes: int(env, 'SESAME_APP_APPROVAL_WINDOW_MINUTES', 10, 1, 24 * 60),
+      attestation: oneOf(env, 'SESAME_APP_ATTESTATION', ['optional', 'required'], 'optional') as 'optional' | 'required',
+      pushSubject: env.SESAME_PUSH_SUBJECT ?? (mode === 'development' ? 'mailto:dev@sesame.invalid' : null),
     },
     securePhone: {
       coolingOffHours: int(env, 'SESAME_PHONE_CHANGE_COOLING_OFF_HOURS', 72, 0, 24 * 90),
@@ -226,6 +260,35 @@ function channelsConfig(env: Env): ChannelsConfig {
     allowedCountries: countries,
     brand: env.SESAME_BRAND ?? 'Sesame',
   };
+}
+
+function webauthnConfig(env: Env): WebAuthnConfig {
+  const list = (name: string) => {
+    const items = (env[name] ?? '')
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
+    return items.length ? items : null;
+  };
+  const rpId = env.SESAME_WEBAUTHN_RP_ID?.trim().toLowerCase() || null;
+  if (rpId && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(rpId)) {
+    throw new ConfigError(`SESAME_WEBAUTHN_RP_ID=${rpId} is refused: expected a domain name such as "bank.example" (no scheme, no port).`);
+  }
+  const origins = list('SESAME_WEBAUTHN_ORIGINS')?.map((o) => o.replace(/\/+$/, '')) ?? null;
+  for (const o of origins ?? []) {
+    if (!/^https?:\/\/[^/\s]+$/.test(o)) {
+      throw new ConfigError(`SESAME_WEBAUTHN_ORIGINS is refused: "${o}" is not an origin such as "https://bank.example".`);
+    }
+  }
+  const allowedAaguids = list('SESAME_WEBAUTHN_ALLOWED_AAGUIDS')?.map((a) => a.toLowerCase()) ?? null;
+  for (const a of allowedAaguids ?? []) {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(a)) {
+      throw new ConfigError(
+        `SESAME_WEBAUTHN_ALLOWED_AAGUIDS is refused: "${a}" is not an AAGUID such as "cb69481e-8ff7-4039-93ec-0a2729a154a8".`,
+      );
+    }
+  }
+  return { rpId, origins, attestation: oneOf(env, 'SESAME_WEBAUTHN_ATTESTATION', ['none', 'direct'], 'none'), allowedAaguids };
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };

@@ -11,6 +11,8 @@ import type { Db, StoreHandle } from './store/db.js';
 import type { MethodDeps } from './methods/types.js';
 import { createDeliveryProvider, DevOutbox, type Channels, type VoiceSegment } from './channels/index.js';
 import { confirmKeypad } from './journeys/otp.js';
+import { vapidKeys, webPushSender, type PushSender } from './channels/web-push.js';
+import { DeviceWakeups } from './events/device-wakeups.js';
 
 /**
  * Everything a journey needs, built once at start: configuration, clock, store, key material and
@@ -26,6 +28,10 @@ export interface Services extends MethodDeps {
   channels: Channels;
   /** Wakes the message dispatcher when a message was just queued (set by the dispatcher loop). */
   messagesQueued: () => void;
+  /** Web Push to the app installations (null when no VAPID subject is configured). */
+  push: PushSender | null;
+  /** Wakes app installations long-polling this process. */
+  deviceWakeups: DeviceWakeups;
 }
 
 export async function createServices(config: Config, clock: Clock, store: StoreHandle, dataDir: string | null): Promise<Services> {
@@ -46,6 +52,8 @@ export async function createServices(config: Config, clock: Clock, store: StoreH
     // Keys typed during a simulated keypad call are verified like a provider's gather callback.
     channels: channelsFor(config, clock, (callId, digits) => confirmKeypad(services, callId, digits)),
     messagesQueued: () => undefined,
+    push: config.app.pushSubject ? webPushSender(await vapidKeys(store.db, sealer), config.app.pushSubject, (m) => console.warn(m)) : null,
+    deviceWakeups: new DeviceWakeups(),
   };
   return services;
 }

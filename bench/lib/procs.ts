@@ -47,6 +47,8 @@ export function serverEnv(opts: { dataDir: string; databaseUrl: string | null })
     // (d): the most SMS codes the server lets a customer, and a number, receive in an hour.
     SESAME_OTP_MAX_PER_CUSTOMER_HOUR: '100',
     SESAME_OTP_MAX_PER_NUMBER_HOUR: '100',
+    // (g): each bench device approves thousands of operations; the push-bombing limit would stop it at 5.
+    SESAME_APP_APPROVALS_PER_WINDOW: '10000',
   };
   if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
   else delete env.DATABASE_URL;

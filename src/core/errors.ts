@@ -69,8 +69,8 @@ export class TooManyRequests extends SesameError {
 }
 
 export class Unauthorized extends SesameError {
-  constructor(message = 'Missing or invalid credentials.') {
-    super('ERR_UNAUTHORIZED', 401, message);
+  constructor(message = 'Missing or invalid credentials.', code = 'ERR_UNAUTHORIZED') {
+    super(code, 401, message);
   }
 }
 

@@ -1,4 +1,4 @@
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { CompactSign, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../store/db.js';
@@ -104,6 +104,19 @@ export class SigningKeys {
       .setJti(opts.jti)
       .setIssuedAt(iat)
       .setExpirationTime(Math.floor(opts.expiresAt.getTime() / 1000))
+      .sign(key.privateKey);
+  }
+
+  /**
+   * Signs a document that is not an authentication code (the offline mode's QR), with its own `typ` so
+   * that a verifier of authentication codes can never take one for the other.
+   */
+  async signDocument(payload: Record<string, unknown>, typ: string): Promise<string> {
+    if (typ === 'sesame-ac+jwt') throw new TypeError('Authentication codes are signed by sign().');
+    await this.ensureLoaded();
+    const key = this.#active!;
+    return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+      .setProtectedHeader({ alg: ALG, kid: key.kid, typ })
       .sign(key.privateKey);
   }
 }

@@ -5,7 +5,9 @@ import { DecoyAttempts } from './decoy-attempts.js';
 import { renderBankError } from './errors.js';
 import { Ledger } from './ledger.js';
 import { accountRoutes } from './routes/accounts.js';
+import { appRoutes } from './routes/app.js';
 import { loginRoutes } from './routes/login.js';
+import { passkeyRoutes } from './routes/passkeys.js';
 import { securityRoutes } from './routes/security.js';
 import { transferRoutes } from './routes/transfers.js';
 import { SesameClient } from './sesame-client.js';
@@ -61,6 +63,8 @@ export async function demoBankPlugin(app: FastifyInstance, opts: DemoBankOptions
   accountRoutes(app, ctx);
   transferRoutes(app, ctx);
   securityRoutes(app, ctx);
+  passkeyRoutes(app, ctx);
+  appRoutes(app, ctx);
 }
 
 const systemClock = { now: () => new Date() };

@@ -11,7 +11,7 @@ import type { BankSession, LoggedInCustomer } from './sessions.js';
  */
 
 /** The methods the page may offer for the second element. */
-export const SCA_METHODS = ['totp', 'hotp', 'ocra', 'sms', 'voice'] as const;
+export const SCA_METHODS = ['totp', 'hotp', 'ocra', 'sms', 'voice', 'webauthn'] as const;
 export type ScaMethod = (typeof SCA_METHODS)[number];
 
 export const MethodSchema = Type.Union(SCA_METHODS.map((m) => Type.Literal(m)));
@@ -21,6 +21,18 @@ export const ChallengeBody = Type.Object({ method: PhoneMethodSchema, locale: Lo
 export type ChallengeBodyT = Static<typeof ChallengeBody>;
 export const AuthenticatorIdSchema = Type.String({ minLength: 1, maxLength: 64 });
 export const OcraQuery = Type.Object({ authenticatorId: AuthenticatorIdSchema });
+/** What startAuthentication() returns; Sésame validates it in depth, the bank only bounds its size. */
+export const WebAuthnCredentialSchema = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 1400 }),
+    rawId: Type.String({ minLength: 1, maxLength: 1400 }),
+    type: Type.Literal('public-key'),
+    response: Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 16 }),
+    clientExtensionResults: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
+    authenticatorAttachment: Type.Optional(Type.String({ maxLength: 32 })),
+  },
+  { additionalProperties: false },
+);
 
 /** The elements one SCA step submits: the password and the second element chosen on the screen. */
 export const ScaProofBody = Type.Object({
@@ -31,6 +43,8 @@ export const ScaProofBody = Type.Object({
   code: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
   /** An OCRA token: the one whose challenge was shown. */
   authenticatorId: Type.Optional(AuthenticatorIdSchema),
+  /** A passkey or security key: the browser's assertion (startAuthentication), checked by Sésame. */
+  credential: Type.Optional(WebAuthnCredentialSchema),
 });
 export type OcraQueryT = Static<typeof OcraQuery>;
 
@@ -90,8 +104,17 @@ export async function ocraChallenge(ctx: BankContext, operationId: string, authe
 }
 
 /** The possession factor the customer gave: a code typed (an OCRA token's response), or none after a keypad call. */
-export function possessionFactor(method: ScaMethod | undefined, code: string | undefined, authenticatorId?: string): Factor {
+export function possessionFactor(
+  method: ScaMethod | undefined,
+  code: string | undefined,
+  authenticatorId?: string,
+  credential?: Record<string, unknown>,
+): Factor {
   const m = method ?? 'totp';
+  if (m === 'webauthn') {
+    if (!credential) throw new BankError(400, 'ERR_INVALID_REQUEST', 'The passkey’s answer is missing.');
+    return { method: 'webauthn', credential };
+  }
   if (m === 'sms' || m === 'voice') return code ? { method: m, code } : { method: m };
   if (!code) throw new BankError(400, 'ERR_INVALID_REQUEST', 'The code is missing.');
   if (m === 'ocra' || m === 'hotp') return { method: m, code, ...(authenticatorId ? { authenticatorId } : {}) };

@@ -68,7 +68,9 @@ export type OperationData =
   | { type: 'login' }
   | { type: 'payment'; amount: Money; payee: Payee }
   | { type: 'manage_authenticators'; action: 'add' | 'remove' | 'regenerate'; kind: string }
-  | { type: 'change_phone'; phone: string };
+  | { type: 'change_phone'; phone: string }
+  /** A card payment on a merchant's website, sent to the customer's app (refusing it declares fraud). */
+  | { type: 'online_card_payment'; amount: Money; payee: Payee };
 
 export interface Operation {
   id: string;
@@ -92,7 +94,9 @@ export type Factor =
   | { method: 'ocra'; code: string; authenticatorId?: string }
   | { method: 'recovery'; code: string }
   /** A code received by SMS or heard in a call; no code after a keypad call (typed on the handset). */
-  | { method: 'sms' | 'voice'; code?: string };
+  | { method: 'sms' | 'voice'; code?: string }
+  /** A passkey or security key: the browser's assertion; one gesture with user verification proves two elements. */
+  | { method: 'webauthn'; credential: Record<string, unknown> };
 
 /** Codes by SMS or by voice call (a landline too). */
 export type PhoneMethod = 'sms' | 'voice';
@@ -413,6 +417,66 @@ export class SesameClient {
     await this.#call('POST', '/v1/sessions/logout', { token });
   }
 
+  // The app authenticator (docs/app-authenticator.md)
+
+  /** Whether the customer may activate the app, and which condition is missing if not. */
+  appEligibility(customerId: string): Promise<AppEligibility> {
+    return this.#call('GET', `/v1/customers/${enc(customerId)}/app-eligibility`);
+  }
+
+  /** Self-service activation: the code and QR code to show; `422 ERR_NOT_ELIGIBLE` with `missing` otherwise. */
+  startAppActivation(customerId: string, body: { purpose?: 'activate' | 'transfer' | 'reinstall' } = {}): Promise<AppActivationStarted> {
+    return this.#call('POST', `/v1/customers/${enc(customerId)}/app-activations`, body);
+  }
+
+  async appActivations(customerId: string): Promise<AppActivation[]> {
+    const res = await this.#call<AppActivation[] | { items?: AppActivation[]; activations?: AppActivation[] }>(
+      'GET',
+      `/v1/customers/${enc(customerId)}/app-activations`,
+    );
+    return Array.isArray(res) ? res : (res.items ?? res.activations ?? []);
+  }
+
+  /** Sends a pending operation to the customer's app (push and polling); `429` when asked too often. */
+  requestAppApproval(operationId: string): Promise<AppApprovalRequest> {
+    return this.#call('POST', `/v1/operations/${enc(operationId)}/app-approvals`, {});
+  }
+
+  /** Where the app approval stands; once `approved`, `authenticationCode` is consumed like any other. */
+  appApproval(operationId: string, approvalId: string): Promise<AppApprovalStatus> {
+    return this.#call('GET', `/v1/operations/${enc(operationId)}/app-approvals/${enc(approvalId)}`);
+  }
+
+  // Passkeys and security keys (WebAuthn)
+
+  /**
+   * Options for the browser's `startRegistration()`. Once the customer can already do SCA, pass the
+   * authentication code of a `manage_authenticators` operation (action `add`, kind `webauthn`).
+   */
+  webauthnRegistrationOptions(
+    customerId: string,
+    body: {
+      label?: string;
+      authenticatorAttachment?: 'platform' | 'cross-platform';
+      residentKey?: 'discouraged' | 'preferred' | 'required';
+      authenticationCode?: string;
+    } = {},
+  ): Promise<Record<string, unknown>> {
+    return this.#call('POST', `/v1/customers/${enc(customerId)}/authenticators/webauthn/registration-options`, body);
+  }
+
+  /** The browser's registration response: the key is active at once. */
+  registerWebAuthn(customerId: string, response: Record<string, unknown>, label?: string): Promise<Authenticator> {
+    return this.#call('POST', `/v1/customers/${enc(customerId)}/authenticators/webauthn`, { ...response, ...(label ? { label } : {}) });
+  }
+
+  /** Options for `startAuthentication()` bound to this operation, and what to show the customer. */
+  webauthnOptions(
+    operationId: string,
+  ): Promise<{ options: Record<string, unknown>; operation: { type: string; amount?: Money; payee?: Payee } }> {
+    return this.#call('POST', `/v1/operations/${enc(operationId)}/webauthn/options`);
+  }
+
   // Transport
 
   async #call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
@@ -454,4 +518,56 @@ async function readJson(res: Response): Promise<unknown> {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The app authenticator
+// ---------------------------------------------------------------------------------------------------
+
+export type AppEligibilityGap = 'remote_banking' | 'secure_phone' | 'card_or_email_72h';
+
+export interface AppEligibility {
+  customerId: string;
+  eligible: boolean;
+  missing: AppEligibilityGap[];
+  hasApp?: boolean;
+}
+
+export interface AppActivation {
+  activationId: string;
+  channel: 'self' | 'branch';
+  purpose: 'activate' | 'transfer' | 'reinstall';
+  /** pending, awaiting_confirmation, initiated (branch, 24 h), subscribed, expired, cancelled. */
+  status: string;
+  createdAt: string;
+  expiresAt: string;
+  subscribedAt: string | null;
+  deviceName: string | null;
+}
+
+export interface AppActivationStarted extends AppActivation {
+  /** Shown once: typed in the app, or read from the QR code. */
+  activationCode: string;
+  /** Opens the app with the code (`…/app/#activate=…`); the QR code carries it. */
+  activationUrl: string;
+  qrSvg: string;
+}
+
+export interface AppApprovalRequest {
+  approvalId: string;
+  status: 'pending';
+  /** Logins: the number the web page shows, that the customer picks in the app. */
+  number: number | null;
+  expiresAt: string;
+}
+
+export interface AppApprovalStatus {
+  /** `failed`: a wrong number was picked (a blind approval); `replaced`: a newer request for the same operation. */
+  status: 'pending' | 'approved' | 'refused' | 'expired' | 'failed' | 'replaced';
+  /** Once approved: single-use proof of SCA for the operation, consumed like the others. */
+  authenticationCode?: string;
+  /** A refused online card payment: the customer declared it as fraud. */
+  fraudDeclared?: boolean;
+  /** Logins: the customer's session, when Sésame opens one with the approval. */
+  session?: SessionGrant;
 }

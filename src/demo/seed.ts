@@ -108,6 +108,19 @@ const CUSTOMERS: {
     phones: [{ method: 'voice', phone: '+33142685300', voiceMode: 'read-out', label: 'Téléphone fixe' }],
   },
   {
+    // Eligible for the app authenticator (a card, a secure mobile) but without it yet: the demo of
+    // activating it from "Ma sécurité" and approving payments in /app.
+    ref: 'emma',
+    displayName: 'Emma Petit',
+    password: 'emma-demo-2026',
+    email: 'emma@example.com',
+    mobilePhone: '+33698765432',
+    birthDate: '1994-07-08',
+    hasActiveCard: true,
+    totp: false,
+    phones: [{ method: 'sms', phone: '+33698765432', label: 'SMS' }],
+  },
+  {
     ref: 'denis',
     displayName: 'Denis Garnier',
     password: 'denis-demo-2026',

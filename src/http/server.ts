@@ -12,12 +12,15 @@ import { setWebhook } from '../journeys/principals.js';
 import { requireAdvisor, requireRelyingParty } from './auth.js';
 import { installProblemHandlers, noRoute, problem, sendProblem } from './problem.js';
 import { advisorRoutes } from './routes/advisor.js';
+import { APP_SCHEMAS, appRoutes } from './routes/app.js';
+import { deviceRoutes } from './routes/device.js';
 import { authenticatorRoutes } from './routes/authenticators.js';
 import { customerRoutes } from './routes/customers.js';
 import { operationRoutes } from './routes/operations.js';
 import { hardwareTokenRoutes } from './routes/hardware-tokens.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { phoneRoutes } from './routes/phone.js';
+import { webauthnRoutes } from './routes/webauthn.js';
 import { securePhoneRoutes } from './routes/secure-phone.js';
 import { twilioRoutes } from './routes/twilio.js';
 import { devPhoneRoutes } from './routes/dev-phone.js';
@@ -48,7 +51,7 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
   // The API speaks JSON only: any other body is refused with 415 rather than parsed as text.
   app.removeContentTypeParser('text/plain');
   app.addHook('preValidation', refuseNulCharacters);
-  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  for (const schema of [...SHARED_SCHEMAS, ...APP_SCHEMAS]) app.addSchema(schema);
 
   const dev = s.config.mode === 'development';
   await app.register(helmet, {
@@ -79,6 +82,13 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'Relying-party API key (sk_…)' },
           advisorToken: { type: 'http', scheme: 'bearer', description: 'Advisor token (adv_…)' },
+          deviceSignature: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Authorization',
+            description:
+              'App installation: SesameDevice id="…", ts="…", nonce="…", sig="…" (ECDSA P-256 over the request; see the device SDK)',
+          },
         },
       },
     },
@@ -134,7 +144,9 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
     await sessionRoutes(rp, s);
     await hardwareTokenRoutes(rp, s);
     await phoneRoutes(rp, s);
+    await webauthnRoutes(rp, s);
     await securePhoneRoutes(rp, s);
+    await appRoutes(rp, s);
     rp.put('/v1/webhook', {
       schema: {
         tags: ['events'],
@@ -151,6 +163,7 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
       handler: async (req) => setWebhook(s, req.rp!.id, (req.body as { url: string | null }).url),
     });
   });
+  await app.register(async (device) => deviceRoutes(device, s));
   await app.register(async (adv) => {
     adv.addHook('onRequest', requireAdvisor(s));
     adv.addHook('onSend', async (_req, reply) => {
@@ -205,7 +218,10 @@ async function serveWeb(app: FastifyInstance, root: string): Promise<void> {
   const API = /^\/(v1|bank\/api|docs|openapi\.json|\.well-known|health|ready)(\/|$)/;
   app.setNotFoundHandler((req, reply) => {
     if (req.method === 'GET' && !API.test(req.url) && (req.headers.accept ?? '').includes('text/html')) {
-      return reply.type('text/html').sendFile('index.html');
+      // The authenticator app (a PWA scoped to /app/) has its own page; everything else is the bank's.
+      const page =
+        /^\/app(\/|$|\?|#)/.test(req.url) && fs.existsSync(path.join(root, 'app', 'index.html')) ? 'app/index.html' : 'index.html';
+      return reply.type('text/html').sendFile(page);
     }
     return noRoute(req, reply);
   });

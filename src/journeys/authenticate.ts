@@ -4,8 +4,9 @@ import type { ElementCategory } from '../core/elements.js';
 import { assertNotBlocked, isBlocked, registerFailure } from '../core/lockout.js';
 import type { OperationType } from '../core/operations.js';
 import { sessionVerdict } from '../core/sessions.js';
+import { approvalCodeSealContext } from '../methods/app/keys.js';
 import { methodFor } from '../methods/registry.js';
-import type { AuthenticatorChange, AuthMethod, Decision, Proof } from '../methods/types.js';
+import { categoriesOf, rowKindOf, type AuthenticatorChange, type AuthMethod, type Decision, type Proof } from '../methods/types.js';
 import type { Services } from '../context.js';
 import { appendAudit, customerChain, type ChainHead } from '../store/audit.js';
 import { commitSuccess, lockAttempt as lockAttemptRows, readAttempt, type AttemptSnapshot } from '../store/attempts.js';
@@ -22,6 +23,8 @@ export interface AuthenticateInput {
   userAgent?: string | undefined;
   /** On a login: the session this one replaces (re-authentication gets a new token). */
   replaceSessionToken?: string | undefined;
+  /** The app approval request this attempt answers: marked approved with the code in the success's statement. */
+  appApproval?: { id: string; waiting: 'pending' | 'pin_change' } | undefined;
 }
 
 export interface AuthenticateResult {
@@ -41,7 +44,8 @@ interface PreparedFactor {
 
 interface Proven {
   kind: string;
-  category: ElementCategory;
+  /** What the proof proved: one category, or two for one gesture that proves both (a passkey with user verification). */
+  categories: ElementCategory[];
   authenticator: AuthenticatorRow;
   /** What the proof changes on its authenticator; null when the method wrote it itself (recovery). */
   change: AuthenticatorChange | null;
@@ -65,7 +69,7 @@ export async function authenticateOperation(
   input: AuthenticateInput,
 ): Promise<AuthenticateResult> {
   const snap = await readAttempt(s.db, operationId, {
-    kinds: input.factors.filter((f) => !f.authenticatorId).map((f) => f.method),
+    kinds: input.factors.filter((f) => !f.authenticatorId).map((f) => rowKindFor(f.method)),
     ids: input.factors.flatMap((f) => (f.authenticatorId ? [f.authenticatorId] : [])),
   });
   // Another relying party's operation does not exist for this caller.
@@ -97,7 +101,7 @@ export async function authenticateOperation(
       );
     }
     const proven = await verifyFactors(tx, s, locked, factors, now);
-    if (proven && decide(s.scaPolicy, type, [...carried, ...proven.map((p) => p.category)]).satisfied) {
+    if (proven && decide(s.scaPolicy, type, [...carried, ...proven.flatMap((p) => p.categories)]).satisfied) {
       const result = await succeed(tx, s, locked, proven, carried, now, input);
       // Under the lock only a change outside it (a password rehash finishing) can move a guard.
       if (!result) throw new Conflict('ERR_CONCURRENT_CHANGE', "The customer's authenticators changed during this attempt: try again.");
@@ -126,7 +130,8 @@ async function tryFastSuccess(
   if (!snap.head || isBlocked(toLockout(snap.state), now) || !factors.every((f) => f.method.check)) return null;
   if (carried.length && !(snap.session && sessionVerdict(snap.session, now, s.config.session) === 'active')) return null;
   const proven = checkFactors(s, snap.op, snap.authenticators, factors, now);
-  if (!proven || !decide(s.scaPolicy, snap.op.type as OperationType, [...carried, ...proven.map((p) => p.category)]).satisfied) return null;
+  if (!proven || !decide(s.scaPolicy, snap.op.type as OperationType, [...carried, ...proven.flatMap((p) => p.categories)]).satisfied)
+    return null;
   const result = await succeed(s.db, s, { state: snap.state, operation: snap.op, head: snap.head }, proven, carried, now, input);
   return result ? { result, proven } : null;
 }
@@ -174,7 +179,7 @@ async function prepareFactors(
     }
     return method;
   });
-  const declared = decide(s.scaPolicy, type, [...carried, ...methods.map((m) => m.category)]);
+  const declared = decide(s.scaPolicy, type, [...carried, ...methods.flatMap((m, i) => categoriesOf(m, proofs[i]!))]);
   if (!declared.satisfied || new Set(methods.map((m) => m.kind)).size !== methods.length) {
     throw new Unprocessable(
       'ERR_POLICY_NOT_MET',
@@ -186,20 +191,26 @@ async function prepareFactors(
     proofs.map(async (proof, i) => {
       const method = methods[i]!;
       const candidate = candidatesFor(snap.authenticators, method, proof)[0] ?? null;
-      const pre = method.precheck ? await method.precheck(s, candidate, proof) : undefined;
+      const pre = method.precheck ? await method.precheck(s, candidate, proof, snap.op) : undefined;
       return { proof, method, pre };
     }),
   );
 }
 
+/** The row kind a named method reads (an unknown name is refused later, with its field). */
+const rowKindFor = (name: string) => {
+  const m = methodFor(name);
+  return m ? rowKindOf(m) : name;
+};
+
 /** The authenticators a proof may be checked against: the one it names, or every one of its kind. */
 const candidatesFor = (active: AuthenticatorRow[], method: AuthMethod, proof: Proof) =>
-  active.filter((a) => a.kind === method.kind && (!proof.authenticatorId || a.id === proof.authenticatorId));
+  active.filter((a) => a.kind === rowKindOf(method) && (!proof.authenticatorId || a.id === proof.authenticatorId));
 
 /** The active authenticators the proofs may use: the one named, or every one of the method's kind. */
 function activeAuthenticators(db: Db, customerId: string, factors: PreparedFactor[]): Promise<AuthenticatorRow[]> {
   const ids = factors.flatMap((f) => (f.proof.authenticatorId ? [f.proof.authenticatorId] : []));
-  const kinds = factors.filter((f) => !f.proof.authenticatorId).map((f) => f.method.kind);
+  const kinds = factors.filter((f) => !f.proof.authenticatorId).map((f) => rowKindOf(f.method));
   return db
     .selectFrom('authenticators')
     .selectAll()
@@ -217,7 +228,13 @@ function checkFactors(s: Services, op: OperationRow, active: AuthenticatorRow[],
     const found = firstAccepted(candidatesFor(active, f.method, f.proof), (a) =>
       f.method.check!({ deps: s, now, operation: op }, a, f.proof, f.pre),
     );
-    if (found) proven.push({ kind: f.method.kind, category: f.method.category, authenticator: found.authenticator, change: found.change });
+    if (found)
+      proven.push({
+        kind: f.method.kind,
+        categories: categoriesOf(f.method, f.proof),
+        authenticator: found.authenticator,
+        change: found.change,
+      });
   }
   return proven.length === factors.length ? proven : null;
 }
@@ -246,12 +263,17 @@ async function verifyFactors(tx: Db, s: Services, locked: Locked, factors: Prepa
     if (f.method.check) {
       const found = firstAccepted(candidates, (a) => f.method.check!({ deps: s, now, operation: op }, a, f.proof, f.pre));
       if (found)
-        proven.push({ kind: f.method.kind, category: f.method.category, authenticator: found.authenticator, change: found.change });
+        proven.push({
+          kind: f.method.kind,
+          categories: categoriesOf(f.method, f.proof),
+          authenticator: found.authenticator,
+          change: found.change,
+        });
       continue;
     }
     for (const a of candidates.length ? candidates : [null]) {
       if ((await f.method.verify!({ tx, deps: s, now, operation: op }, a, f.proof, f.pre)) && a) {
-        proven.push({ kind: f.method.kind, category: f.method.category, authenticator: a, change: null });
+        proven.push({ kind: f.method.kind, categories: categoriesOf(f.method, f.proof), authenticator: a, change: null });
         break;
       }
     }
@@ -270,7 +292,7 @@ async function succeed(
   input: AuthenticateInput,
 ): Promise<AuthenticateResult | null> {
   const methods = proven.map((p) => p.kind);
-  const categories = decide(s.scaPolicy, op.type as OperationType, [...carried, ...proven.map((p) => p.category)]).categories;
+  const categories = decide(s.scaPolicy, op.type as OperationType, [...carried, ...proven.flatMap((p) => p.categories)]).categories;
   const code = await signAuthenticationCode(s, op, { methods, categories, reused: carried, now });
   const session =
     op.type === 'login'
@@ -306,6 +328,16 @@ async function succeed(
     categories,
     // Using an operation is activity in its session.
     touchSession: carried.length ? op.session_id : null,
+    // What the bank fetches from the approval: the code, and for a login its new session (sealed at rest).
+    appApproval: input.appApproval
+      ? {
+          ...input.appApproval,
+          codeSealed: s.sealer.seal(
+            JSON.stringify({ authenticationCode: code.token, ...(session ? { session: session.view } : {}) }),
+            approvalCodeSealContext(input.appApproval.id),
+          ),
+        }
+      : undefined,
     session,
   });
   if (!committed) return null;

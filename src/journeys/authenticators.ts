@@ -5,7 +5,7 @@ import { hashPassword, passwordPolicyError } from '../methods/password/argon.js'
 import { generateRecoveryCodes, hashRecoveryCode } from '../methods/recovery/codes.js';
 import { totpSealContext, type StoredTotpParams } from '../methods/totp/index.js';
 import { generateTotpSecret, matchTotp, qrSvg, totpUri, type TotpAlgorithm, type TotpDigits } from '../methods/totp/totp.js';
-import { methodFor } from '../methods/registry.js';
+import { enrolledCategories, methodFor } from '../methods/registry.js';
 import type { Services } from '../context.js';
 import { appendAudit, customerChain } from '../store/audit.js';
 import type { Db } from '../store/db.js';
@@ -83,7 +83,7 @@ export async function underStepUp<T>(
     const canDoSca = decide(
       s.scaPolicy,
       'manage_authenticators',
-      active.filter((a) => methodFor(a.kind)).map((a) => a.category as never),
+      active.flatMap((a) => enrolledCategories(a.kind)),
     ).satisfied;
     if (canDoSca) {
       if (!c.authenticationCode) {

@@ -1,3 +1,4 @@
+import { enrolledCategories } from '../methods/registry.js';
 import { maskPhone } from '../channels/index.js';
 import type { ElementCategory } from '../core/elements.js';
 import { OPERATION_TYPES, type OperationType } from '../core/operations.js';
@@ -85,7 +86,7 @@ export async function waysIn(s: Services, customerId: string): Promise<WaysIn> {
     decide(
       s.scaPolicy,
       type,
-      active.filter((m) => m.usableFor.includes(type)).map((m) => m.category),
+      active.filter((m) => m.usableFor.includes(type)).flatMap((m) => enrolledCategories(m.kind)),
     ).satisfied;
   const has = new Set(active.map((m) => m.kind));
   return {

@@ -34,6 +34,28 @@ export interface Proof {
   code?: string | undefined;
   /** Password (knowledge). */
   password?: string | undefined;
+  /** The app authenticator's signed approval (see `methods/app`). */
+  app?: AppApprovalProof | undefined;
+  /** A WebAuthn assertion (passkey, security key, or the app's biometric key): the browser's JSON. */
+  credential?: Record<string, unknown> | undefined;
+}
+
+/** What the app sends when the customer approves: signatures over the payload it displayed. */
+export interface AppApprovalProof {
+  /** The approval request answered (its nonce is in the signed payload). */
+  approvalId: string;
+  /** The device's counter, strictly increasing: a replayed approval is refused. */
+  counter: number;
+  /** Number matching: the number the customer picked in the app. */
+  numberChoice?: number | undefined;
+  /** ECDSA P-256 over the payload with the possession key (base64url, IEEE P1363). */
+  possession: string;
+  /** HMAC-SHA-256 over the payload with the PIN-unlocked knowledge key (base64url). */
+  knowledge?: string | undefined;
+  /** WebAuthn assertion of the app's biometric key, its challenge = SHA-256 of the payload. */
+  biometric?: Record<string, unknown> | undefined;
+  /** Set by the server from the approval request, never by the caller: what the device must have signed. */
+  expected?: { nonce: string; numberMatch: number | null } | undefined;
 }
 
 export interface VerifyContext {
@@ -61,10 +83,19 @@ export interface AuthMethod<Pre = unknown> {
   readonly kind: string;
   /** The element category this kind proves. */
   readonly category: ElementCategory;
+  /**
+   * The categories one proof proves, when a single gesture proves two (a passkey with user verification,
+   * the app's possession key + PIN). Default: `[category]`.
+   */
+  proofCategories?(proof: Proof): ElementCategory[];
+  /** The categories an enrolled authenticator of this kind can prove on its own. Default: `[category]`. */
+  readonly enrolledCategories?: readonly ElementCategory[];
+  /** The kind of authenticator row this method checks proofs against, when not its own (`app_offline` → `app`). */
+  readonly authenticatorKind?: string;
   /** Whether several active authenticators of this kind may coexist for one customer. */
   readonly multiple: boolean;
   /** Slow, stateless part of the check; `null` authenticator means "none enrolled": do the same work anyway. */
-  precheck?(deps: MethodDeps, authenticator: AuthenticatorRow | null, proof: Proof): Promise<Pre>;
+  precheck?(deps: MethodDeps, authenticator: AuthenticatorRow | null, proof: Proof, operation: OperationRow): Promise<Pre>;
   /** After a successful attempt is committed, outside any lock (e.g. rehash a password with new parameters). */
   afterSuccess?(deps: MethodDeps, db: Db, authenticator: AuthenticatorRow, proof: Proof): Promise<void>;
   /** Decides without I/O on the authenticator as read. Never throws for a wrong proof. */
@@ -72,3 +103,9 @@ export interface AuthMethod<Pre = unknown> {
   /** For proofs consumed in the database: decides under the customer's lock and writes single-use state. */
   verify?(ctx: VerifyContext, authenticator: AuthenticatorRow | null, proof: Proof, pre: Pre | undefined): Promise<boolean>;
 }
+
+/** The categories a proof of this method proves. */
+export const categoriesOf = (m: AuthMethod<any>, proof: Proof): ElementCategory[] => m.proofCategories?.(proof) ?? [m.category];
+
+/** The kind of authenticator rows a method's proofs are checked against. */
+export const rowKindOf = (m: AuthMethod<any>): string => m.authenticatorKind ?? m.kind;

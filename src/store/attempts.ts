@@ -177,6 +177,8 @@ export interface SuccessRecord {
   categories: string[];
   /** The session the operation was started in, when its element is reused: using it is activity. */
   touchSession: string | null;
+  /** An app approval request answered by this success: marked approved with the code, in the same statement. */
+  appApproval?: { id: string; waiting: string; codeSealed: string } | undefined;
   /** A login's new session (and the token it replaces). */
   session: {
     row: Pick<SessionRow, 'id' | 'token_digest' | 'customer_id' | 'rp_id' | 'operation_id' | 'user_agent'>;
@@ -217,6 +219,12 @@ export async function commitSuccess(db: Db, r: SuccessRecord): Promise<boolean> 
                      AND last_used_step IS NOT DISTINCT FROM ${a.last_used_step} RETURNING 1)`);
     guards.push(sql`(SELECT count(*) FROM ${name}) = 1`);
   });
+  if (r.appApproval) {
+    const p = r.appApproval;
+    ctes.push(sql`p AS (UPDATE app_approvals SET status = 'approved', decided_at = ${r.now}, code_sealed = ${p.codeSealed}
+                        WHERE id = ${p.id} AND operation_id = ${r.op.id} AND status = ${p.waiting} RETURNING 1)`);
+    guards.push(sql`(SELECT count(*) FROM p) = 1`);
+  }
   if (r.touchSession) {
     // Not a guard: sessions are not under the customer's lock, a logout may land at any time either way.
     ctes.push(sql`s AS (UPDATE sessions SET last_seen_at = ${r.now} WHERE id = ${r.touchSession} AND revoked_at IS NULL)`);

@@ -5,6 +5,8 @@ import * as m003 from './migrations/003-outbox-delivered-to.js';
 import * as m004 from './migrations/004-guard.js';
 import * as m005 from './migrations/005-channels.js';
 import * as m006 from './migrations/006-hardware-tokens.js';
+import * as m007 from './migrations/007-app.js';
+import * as m008 from './migrations/008-webauthn.js';
 
 /** Migrations are listed here, in order, so that a bundled server needs no folder scan at run time. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +16,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '004-guard': m004,
   '005-channels': m005,
   '006-hardware-tokens': m006,
+  '007-app': m007,
+  '008-webauthn': m008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -42,6 +42,71 @@ export interface CustomersTable {
   birth_date: ColumnType<string | null, string | null, string | null>;
   emancipated: Generated<boolean>;
   secure_phone_changed_at: Timestamp | null;
+  /** An advisor lifted the 72 h email delay of the app's activation after a reinforced identity check. */
+  app_delay_lifted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** An activation of the app authenticator: self-service, or initiated in a branch (24 h to finish). */
+export interface AppActivationsTable {
+  id: string;
+  customer_id: string;
+  rp_id: string;
+  channel: 'self' | 'branch';
+  purpose: 'activate' | 'transfer' | 'reinstall';
+  /** pending → awaiting_confirmation → subscribed; initiated (branch) → subscribed; expired; cancelled. */
+  status: string;
+  /** Keyed hash of the activation code (looked up by it). */
+  code_digest: string;
+  /** Keyed hash of the confirmation code sent to the secure mobile. */
+  confirm_hash: string | null;
+  tries: Generated<number>;
+  authenticator_id: string | null;
+  advisor_id: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  completed_at: Timestamp | null;
+}
+
+/** An operation sent to the app for the customer's decision. */
+export interface AppApprovalsTable {
+  id: string;
+  operation_id: string;
+  customer_id: string;
+  authenticator_id: string;
+  nonce: string;
+  number_match: number | null;
+  number_options: number[] | null;
+  /** pending, approved, refused, expired, failed. */
+  status: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  decided_at: Timestamp | null;
+  /** The authentication code once approved, sealed: the bank fetches it from the approval. */
+  code_sealed: string | null;
+  fraud_declared: Generated<boolean>;
+}
+
+export interface AppOfflineChallengesTable {
+  id: string;
+  operation_id: string;
+  authenticator_id: string;
+  nonce: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export interface AppPushSubscriptionsTable {
+  authenticator_id: string;
+  endpoint: string;
+  keys_sealed: string;
+  created_at: Timestamp;
+}
+
+export interface DeviceRequestNoncesTable {
+  authenticator_id: string;
+  nonce: string;
+  expires_at: Timestamp;
 }
 
 export interface PhoneChangesTable {
@@ -237,6 +302,22 @@ export interface HardwareTokensTable {
   revoked_at: Timestamp | null;
 }
 
+/** A single-use WebAuthn challenge (migration 008): registration, or an assertion for one operation. */
+export interface WebauthnChallengesTable {
+  id: string;
+  customer_id: string;
+  operation_id: string | null;
+  purpose: 'register' | 'authenticate';
+  /** base64url, as the browser echoes it in clientDataJSON. */
+  challenge: string;
+  /** base64url random bytes mixed with the operation's link hash. */
+  nonce: string;
+  params: Json<Record<string, unknown>>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
 export interface Database {
   relying_parties: RelyingPartiesTable;
   advisors: AdvisorsTable;
@@ -257,6 +338,12 @@ export interface Database {
   signing_keys: SigningKeysTable;
   server_secrets: ServerSecretsTable;
   hardware_tokens: HardwareTokensTable;
+  app_activations: AppActivationsTable;
+  app_approvals: AppApprovalsTable;
+  app_offline_challenges: AppOfflineChallengesTable;
+  app_push_subscriptions: AppPushSubscriptionsTable;
+  device_request_nonces: DeviceRequestNoncesTable;
+  webauthn_challenges: WebauthnChallengesTable;
 }
 
 export type CustomerRow = Selectable<CustomersTable>;

@@ -12,6 +12,7 @@ import {
   type ProblemCheck,
   type RouteInfo,
 } from '../support/robust-routes.js';
+import { activateTestDevice, signedDeviceHeader } from '../support/device.js';
 import { startSesame, type TestCustomer, type TestSesame } from '../support/sesame.js';
 
 /**
@@ -49,11 +50,41 @@ function validBodies(f: Fixture): Record<string, Record<string, unknown>> {
     'POST /v1/customers/{id}/authenticators/{authenticatorId}/resync': { code1: '123456', code2: '654321' },
     'POST /v1/customers/{id}/authenticators/phone': { method: 'voice', phone: '01 42 68 53 00' },
     'POST /v1/operations/{id}/challenges': { method: 'sms' },
+    'POST /v1/customers/{id}/authenticators/webauthn/registration-options': { label: 'YubiKey' },
+    'POST /v1/customers/{id}/authenticators/webauthn': {
+      id: 'AAAA',
+      rawId: 'AAAA',
+      type: 'public-key',
+      response: { clientDataJSON: 'e30', attestationObject: 'oA' },
+    },
     'POST /v1/customers/{id}/secure-phone/change': { phone: '06 12 34 56 78', authenticationCode: 'not-a-real-authentication-code' },
     'POST /v1/customers/{id}/secure-phone/reconfirm': { locale: 'fr' },
     'POST /v1/customers/{id}/secure-phone/confirm': { id: 'unknown', code: '123456' },
     'POST /dev/phone/api/calls/{id}/answer': { as: 'human' },
     'POST /dev/phone/api/calls/{id}/keys': { keys: '1' },
+    'POST /v1/customers/{id}/app-activations': { purpose: 'activate' },
+    'POST /v1/advisor/customers/{id}/app-activations': { faceToFace: true },
+    'POST /v1/advisor/customers/{id}/app-delay-lift': { identityCheck: { method: 'branch-id-document', reference: 'ID-2026-2' } },
+    'POST /v1/device/activations': {
+      activationCode: 'ABCD-EFGH-JKLM',
+      possessionKey: f.activationKey.jwk,
+      knowledgeKey: 'A'.repeat(43),
+      offlineKey: 'B'.repeat(43),
+      deviceName: 'Robust phone',
+      platform: 'node',
+    },
+    'POST /v1/device/activations/{activationId}/confirm': { code: '123456' },
+    'POST /v1/device/approvals/{approvalId}': { decision: 'refuse', counter: 1, possession: 'A'.repeat(86) },
+    'POST /v1/device/pin': {
+      approvalId: 'unknown',
+      counter: 1,
+      possession: 'A'.repeat(86),
+      knowledge: 'A'.repeat(43),
+      newKnowledgeKey: 'C'.repeat(43),
+    },
+    'POST /v1/device/biometrics': { credential: { id: 'AAAA' }, login: true, operations: false },
+    'PUT /v1/device/biometrics': { login: false, operations: false },
+    'POST /v1/device/push-subscription': { endpoint: 'https://push.example/abc', keys: { p256dh: 'x', auth: 'y' } },
     'POST /v1/advisor/customers/{id}/unblock': {
       identityCheck: { method: 'branch-id-document', reference: 'ID-2026-1' },
       reason: 'identity checked at the branch',
@@ -65,6 +96,9 @@ interface Fixture {
   customer: TestCustomer;
   operationId: string;
   sessionId: string;
+  /** An active app installation (a fresh one per fixture: a sweep may close it), and the key an activation request is signed with. */
+  device: { id: string; key: CryptoKey };
+  activationKey: { jwk: JsonWebKey; key: CryptoKey };
 }
 
 describe('bad input on every route of the OpenAPI document (PGlite)', () => {
@@ -80,13 +114,28 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
   });
   afterAll(() => t?.close());
 
-  /** A customer with password + TOTP, a pending operation and a live session: the "existing ids". */
+  let current: Fixture | null = null;
+  let phones = 0;
+  /** A customer with password + TOTP, a pending operation, a live session and an app installation: the "existing ids". */
   async function fixture(): Promise<Fixture> {
     const customer = await t.newCustomerWithPasswordAndTotp();
     const login = await t.login(customer);
     expect(login.status).toBe(200);
     const operationId = await t.createOperation(customer.id, { type: 'login' });
-    return { customer, operationId, sessionId: login.body.session.id };
+    const mobile = `+336${String(20000000 + ++phones)}`;
+    expect((await t.api('PATCH', `/v1/customers/${customer.id}`, { mobilePhone: mobile, hasActiveCard: true })).status).toBe(200);
+    const { store } = await activateTestDevice(t.sesame.app, t.apiKey, { id: customer.id, mobile });
+    const state = (await store.load())!;
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as CryptoKeyPair;
+    const jwk = await crypto.subtle.exportKey('jwk', pair.publicKey);
+    current = {
+      customer,
+      operationId,
+      sessionId: login.body.session.id,
+      device: { id: state.authenticatorId, key: state.possessionKey },
+      activationKey: { jwk: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, key: pair.privateKey },
+    };
+    return current;
   }
 
   const existingParams = (route: RouteInfo, f: Fixture): Record<string, string> => ({
@@ -96,24 +145,59 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
     ref: f.customer.ref,
     // No fixture has one: an unknown id must be a 404 like any other.
     challengeId: randomUUID(),
+    activationId: randomUUID(),
+    approvalId: randomUUID(),
   });
 
   /** Random, well-encoded values: whatever the ids, the body defect must be what is answered. */
   const randomParams = (): Record<string, string> => {
     const r = () => [randomUUID(), `r${Math.random().toString(36).slice(2)}`, 'é-😀-ü', "' OR 1=1 --"][Math.floor(Math.random() * 4)]!;
-    return { id: r(), authenticatorId: r(), sessionId: r(), challengeId: r(), ref: `ref-${Math.random().toString(36).slice(2)}` };
+    return {
+      id: r(),
+      authenticatorId: r(),
+      sessionId: r(),
+      challengeId: r(),
+      activationId: r(),
+      approvalId: r(),
+      ref: `ref-${Math.random().toString(36).slice(2)}`,
+    };
   };
 
   const credential = (route: RouteInfo) => (route.auth === 'advisorToken' ? advisorToken : t.apiKey);
 
-  function inject(route: RouteInfo, params: Record<string, string>, opts: Partial<InjectOptions> & { auth?: string | null } = {}) {
+  /**
+   * The request's credential: a bearer token, or for the device API a signature of this very request by
+   * the fixture's installation (an app sending bad input is still an authenticated app).
+   */
+  async function authorization(route: RouteInfo, url: string, payload: unknown): Promise<string> {
+    if (route.auth !== 'deviceSignature') return `Bearer ${credential(route)}`;
+    const f = current ?? (await fixture());
+    const activation = routeKey(route) === 'POST /v1/device/activations';
+    const body =
+      typeof payload === 'string'
+        ? payload
+        : Buffer.isBuffer(payload)
+          ? payload.toString()
+          : payload === undefined
+            ? ''
+            : JSON.stringify(payload);
+    return signedDeviceHeader(activation ? { id: 'new', key: f.activationKey.key } : f.device, {
+      method: route.method,
+      url,
+      body,
+      ts: t.clock.now().getTime(),
+    });
+  }
+
+  async function inject(route: RouteInfo, params: Record<string, string>, opts: Partial<InjectOptions> & { auth?: string | null } = {}) {
     const { auth, headers, ...rest } = opts;
-    const token = auth === undefined ? credential(route) : auth;
+    const url = fillPath(route.path, params);
+    const authHeader = auth === undefined ? await authorization(route, url, rest.payload) : auth ? `Bearer ${auth}` : null;
     return t.sesame.app.inject({
       method: route.method as 'GET',
-      url: fillPath(route.path, params),
+      url,
       ...rest,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(headers as Record<string, string> | undefined) },
+      headers: { ...(authHeader ? { authorization: authHeader } : {}), ...(headers as Record<string, string> | undefined) },
     });
   }
 
@@ -400,7 +484,15 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
       const failures: string[] = [];
       const f = await fixture();
       for (const route of routes.filter((r) => r.pathParams.length)) {
-        const params = { id: 'a\u0000b', authenticatorId: 'x\u0000', sessionId: '\u0000', challengeId: 'c\u0000', ref: 'r\u0000' };
+        const params = {
+          id: 'a\u0000b',
+          authenticatorId: 'x\u0000',
+          sessionId: '\u0000',
+          challengeId: 'c\u0000',
+          activationId: 'a\u0000',
+          approvalId: 'p\u0000',
+          ref: 'r\u0000',
+        };
         const body = validBodies(f)[routeKey(route)];
         const res = await inject(route, params, body ? { payload: body } : {});
         const check = checkProblem(res);
@@ -579,14 +671,15 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
           const hasBody = route.method !== 'GET';
           const path = fillPath(route.path, params as Record<string, string>);
           const url = query ? `${path}?${encodeURIComponent(query[0])}=${encodeURIComponent(query[1])}` : path;
+          const payload = hasBody ? (JSON.stringify(body) ?? 'null') : undefined;
           const res = await t.sesame.app.inject({
             method: route.method as 'GET',
             url,
             headers: {
-              authorization: `Bearer ${credential(route)}`,
+              authorization: await authorization(route, url, payload),
               ...(hasBody ? { 'content-type': 'application/json' } : {}),
             },
-            ...(hasBody ? { payload: JSON.stringify(body) ?? 'null' } : {}),
+            ...(payload !== undefined ? { payload } : {}),
           });
           const check = checkNoServerError(res);
           if (!check.ok) throw new Error(`${route.method} ${url} ${JSON.stringify(body)?.slice(0, 300)} → ${check.why}`);

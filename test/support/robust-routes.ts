@@ -9,8 +9,8 @@ export interface RouteInfo {
   method: string;
   /** OpenAPI form: `/v1/customers/{id}`. */
   path: string;
-  /** Which credential it takes: the relying party's API key, an advisor token, or none. */
-  auth: 'apiKey' | 'advisorToken' | null;
+  /** Which credential it takes: the relying party's API key, an advisor token, an app installation's signature, or none. */
+  auth: 'apiKey' | 'advisorToken' | 'deviceSignature' | null;
   pathParams: string[];
   queryParams: string[];
   /** The JSON schema of the request body, when the route declares one. */
@@ -41,7 +41,13 @@ export async function openApiRoutes(app: FastifyInstance): Promise<RouteInfo[]> 
       routes.push({
         method: method.toUpperCase(),
         path,
-        auth: security.some((s) => 'advisorToken' in s) ? 'advisorToken' : security.some((s) => 'apiKey' in s) ? 'apiKey' : null,
+        auth: security.some((s) => 'advisorToken' in s)
+          ? 'advisorToken'
+          : security.some((s) => 'apiKey' in s)
+            ? 'apiKey'
+            : security.some((s) => 'deviceSignature' in s)
+              ? 'deviceSignature'
+              : null,
         pathParams: params.filter((p) => p.in === 'path').map((p) => p.name),
         queryParams: params.filter((p) => p.in === 'query').map((p) => p.name),
         body,
@@ -64,7 +70,8 @@ function walkSchema(schema: unknown, names: Set<string>, constants: Set<string |
   }
   if (typeof s.const === 'string' || typeof s.const === 'number') constants.add(s.const);
   if (Array.isArray(s.enum)) for (const v of s.enum) if (typeof v === 'string' || typeof v === 'number') constants.add(v);
-  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) if (Array.isArray(s[key])) for (const sub of s[key]) walkSchema(sub, names, constants);
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const)
+    if (Array.isArray(s[key])) for (const sub of s[key]) walkSchema(sub, names, constants);
   if (s.items) walkSchema(s.items, names, constants);
 }
 

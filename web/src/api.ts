@@ -33,7 +33,7 @@ export interface Transaction {
 }
 
 /** A possession method the SCA screen offers, from Sésame's ways-in. */
-export type ScaMethod = 'totp' | 'hotp' | 'ocra' | 'sms' | 'voice';
+export type ScaMethod = 'totp' | 'hotp' | 'ocra' | 'sms' | 'voice' | 'webauthn';
 export interface ScaChoice {
   kind: ScaMethod;
   /** OCRA: the token whose challenge to ask for. */
@@ -63,6 +63,8 @@ export interface Possession {
   code?: string;
   /** OCRA: the token whose challenge was answered. */
   authenticatorId?: string;
+  /** A passkey or security key: the browser's assertion. */
+  credential?: Record<string, unknown>;
 }
 
 export interface StepUp extends Possession {
@@ -265,6 +267,80 @@ export const api = {
   reconfirmPhone: (locale: string) => call<PhoneProof>('POST', '/security/secure-phone/reconfirm', { locale }),
   confirmPhone: (id: string, code: string) => call<{ number: string | null }>('POST', '/security/secure-phone/confirm', { id, code }),
   lostPhone: () => call<{ nextStep: string }>('POST', '/security/secure-phone/lost', {}),
+  loginPasskeyOptions: () => call<Record<string, unknown>>('POST', '/login/passkey-options', {}, { session: false }),
+  transferPasskeyOptions: (operationId: string) =>
+    call<Record<string, unknown>>('POST', `/transfers/${encodeURIComponent(operationId)}/passkey-options`, {}),
+  passkeyRegistrationOptions: (body: { label?: string; attachment?: 'platform' | 'cross-platform'; stepUp?: StepUp }) =>
+    call<Record<string, unknown>>('POST', '/security/passkeys/options', body),
+  registerPasskey: (credential: Record<string, unknown>, label?: string) =>
+    call<{ id: string; kind: string; label: string; status: string }>('POST', '/security/passkeys', {
+      credential,
+      ...(label ? { label } : {}),
+    }),
   activateTotp: (authenticatorId: string, code: string) =>
     call<{ authenticatorId: string; status: string }>('POST', `/security/totp/${encodeURIComponent(authenticatorId)}/activate`, { code }),
+};
+
+// The app authenticator: activation from "My security", approvals on the SCA screens (bank routes in
+// src/demo-bank/routes/app.ts).
+
+export type AppEligibilityGap = 'remote_banking' | 'secure_phone' | 'card_or_email_72h';
+export interface AppEligibility {
+  eligible: boolean;
+  missing: AppEligibilityGap[];
+  hasApp?: boolean;
+}
+export interface AppActivation {
+  activationId: string;
+  channel: 'self' | 'branch';
+  purpose: string;
+  status: string;
+  createdAt: string;
+  expiresAt: string;
+  subscribedAt: string | null;
+  deviceName: string | null;
+}
+export interface AppActivationStarted {
+  activationId: string;
+  activationCode: string;
+  activationUrl: string;
+  qrSvg: string;
+  expiresAt: string;
+}
+/** Sent to the app: logins carry the number the customer picks there. */
+export interface AppApprovalSent {
+  approvalId: string;
+  number: number | null;
+  expiresAt: string;
+}
+export type AppApprovalPoll<T> =
+  { status: 'pending' } | { status: 'refused' | 'expired' | 'failed'; fraudDeclared: boolean } | ({ status: 'approved' } & T);
+export interface CardPaymentSent extends AppApprovalSent {
+  operationId: string;
+  amount: Money;
+  payee: { name: string };
+}
+
+export const appApi = {
+  eligibility: () => call<AppEligibility>('GET', '/app/eligibility'),
+  activations: () => call<{ activations: AppActivation[] }>('GET', '/app/activations'),
+  startActivation: () => call<AppActivationStarted>('POST', '/app/activations', {}),
+  available: () => call<{ available: boolean }>('GET', '/app/available'),
+  loginAvailable: () => call<{ available: boolean }>('GET', '/login/app', undefined, { session: false }),
+  loginApproval: () => call<AppApprovalSent>('POST', '/login/app-approval', {}, { session: false }),
+  loginApprovalStatus: (approvalId: string) =>
+    call<AppApprovalPoll<{ me: Me }>>('GET', `/login/app-approval/${encodeURIComponent(approvalId)}`, undefined, { session: false }),
+  transferApproval: (operationId: string) =>
+    call<AppApprovalSent>('POST', `/transfers/${encodeURIComponent(operationId)}/app-approval`, {}),
+  transferApprovalStatus: (operationId: string, approvalId: string) =>
+    call<AppApprovalPoll<{ done: TransferDone }>>(
+      'GET',
+      `/transfers/${encodeURIComponent(operationId)}/app-approval/${encodeURIComponent(approvalId)}`,
+    ),
+  simulateCardPayment: () => call<CardPaymentSent>('POST', '/card-payments/simulate', {}),
+  cardPaymentStatus: (operationId: string, approvalId: string) =>
+    call<AppApprovalPoll<Record<string, never>>>(
+      'GET',
+      `/card-payments/${encodeURIComponent(operationId)}/app-approval/${encodeURIComponent(approvalId)}`,
+    ),
 };

@@ -183,6 +183,23 @@ const fr = {
     voiceCode: 'Code entendu pendant l’appel',
     typeOnKeypad: 'Tapez ce code sur le clavier de votre téléphone',
     typed: "J'ai tapé le code",
+    usePasskey: 'Utiliser ma clé d’accès ou clé de sécurité',
+    passkeyWaiting: 'Suivez les instructions de votre navigateur (empreinte, visage ou code de l’appareil)…',
+    passkeyReady: 'Clé vérifiée par votre appareil. Validez pour terminer.',
+  },
+
+  passkeys: {
+    title: 'Clés d’accès et clés de sécurité',
+    intro:
+      'Une clé d’accès (sur ce téléphone ou cet ordinateur) ou une clé de sécurité USB/NFC remplace le code : un seul geste avec votre empreinte, votre visage ou le code de l’appareil.',
+    none: 'Aucune clé enregistrée.',
+    label: 'Nom de la clé (facultatif)',
+    kind: 'Type de clé',
+    platform: 'Clé d’accès sur cet appareil',
+    crossPlatform: 'Clé de sécurité (USB, NFC) ou autre téléphone',
+    add: 'Enregistrer une clé',
+    waiting: 'Suivez les instructions de votre navigateur…',
+    added: 'Votre clé est enregistrée et active.',
   },
 
   errors: {
@@ -393,6 +410,23 @@ const en: Messages = {
     voiceCode: 'Code heard during the call',
     typeOnKeypad: 'Type this code on your phone’s keypad',
     typed: 'I typed the code',
+    usePasskey: 'Use my passkey or security key',
+    passkeyWaiting: 'Follow your browser’s instructions (fingerprint, face or device PIN)…',
+    passkeyReady: 'Key verified by your device. Confirm to finish.',
+  },
+
+  passkeys: {
+    title: 'Passkeys and security keys',
+    intro:
+      'A passkey (on this phone or computer) or a USB/NFC security key replaces the code: one gesture with your fingerprint, face or device PIN.',
+    none: 'No key registered.',
+    label: 'Name of the key (optional)',
+    kind: 'Kind of key',
+    platform: 'Passkey on this device',
+    crossPlatform: 'Security key (USB, NFC) or another phone',
+    add: 'Register a key',
+    waiting: 'Follow your browser’s instructions…',
+    added: 'Your key is registered and active.',
   },
 
   errors: {

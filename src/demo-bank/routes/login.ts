@@ -37,10 +37,10 @@ export function loginRoutes(app: FastifyInstance, ctx: BankContext): void {
     if (pending.kind === 'unknown') ctx.decoys.fail(pending.ref);
     if (pending.kind === 'deferred-error') throw pending.error;
 
-    const { password, method, code, authenticatorId } = request.body;
+    const { password, method, code, authenticatorId, credential } = request.body;
     let result;
     try {
-      const possession = possessionFactor(method, code, authenticatorId);
+      const possession = possessionFactor(method, code, authenticatorId, credential);
       result = await ctx.sesame.authenticate(pending.operationId, [{ method: 'password', password }, possession], {
         userAgent: request.headers['user-agent'] ?? '',
       });

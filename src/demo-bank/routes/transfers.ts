@@ -90,10 +90,10 @@ export function transferRoutes(app: FastifyInstance, ctx: BankContext): void {
       if (pending.busy) throw new BankError(409, 'ERR_TRANSFER_IN_PROGRESS', 'This transfer is already being confirmed.');
       pending.busy = true;
       try {
-        const { password, method, code, authenticatorId } = request.body;
+        const { password, method, code, authenticatorId, credential } = request.body;
         const auth = await ctx.sesame.authenticate(pending.operationId, [
           { method: 'password', password },
-          possessionFactor(method, code, authenticatorId),
+          possessionFactor(method, code, authenticatorId, credential),
         ]);
         // From here on the code is spent whatever happens: the transfer is no longer pending.
         session.transfers.delete(pending.operationId);

@@ -7,6 +7,7 @@ import { consumeAuthenticationCode } from '../../journeys/authentication-codes.j
 import { cancelOperation, createOperation, findOperation, operationView } from '../../journeys/operations.js';
 import { bodyWithOperationData, parseOperationData } from '../operation-data.js';
 import { IdParam, OperationSchema, problems } from '../schemas.js';
+import { WebAuthnAssertionSchema } from './webauthn.js';
 
 const Factor = Type.Object(
   {
@@ -14,6 +15,7 @@ const Factor = Type.Object(
     authenticatorId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     code: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    credential: Type.Optional(WebAuthnAssertionSchema),
   },
   { additionalProperties: false },
 );

@@ -1,3 +1,4 @@
+import { startAuthentication } from '@simplewebauthn/browser';
 import { useState } from 'react';
 import type { Challenge, OcraChallenge, Possession, ScaChoice, ScaMethod } from '../api.js';
 import { useI18n } from '../i18n.js';
@@ -16,6 +17,8 @@ export interface ScaState {
   challenge: Challenge | null;
   /** OCRA: the challenge shown, for the token it was asked for. */
   ocra?: OcraChallenge | null;
+  /** A passkey or security key: the browser's signed answer, sent with the password. */
+  credential?: Record<string, unknown> | null;
 }
 
 export function initialSca(methods: ScaChoice[]): ScaState {
@@ -26,6 +29,7 @@ export function initialSca(methods: ScaChoice[]): ScaState {
 /** Whether the screen can be submitted, and what to submit. */
 export function possessionOf(s: ScaState): Possession | null {
   if (!s.method) return null;
+  if (s.method === 'webauthn') return s.credential ? { method: 'webauthn', credential: s.credential } : null;
   if (s.method === 'totp' || s.method === 'hotp') return s.code.length >= 6 ? { method: s.method, code: s.code } : null;
   if (s.method === 'ocra') {
     return s.ocra && s.code.length >= 6 ? { method: 'ocra', code: s.code, authenticatorId: s.ocra.authenticatorId } : null;
@@ -50,6 +54,7 @@ export function ScaMethods({
   onChange,
   requestCode,
   requestOcra,
+  requestPasskey,
   busy = false,
   autoFocus = false,
 }: {
@@ -60,6 +65,8 @@ export function ScaMethods({
   requestCode(method: 'sms' | 'voice'): Promise<Challenge>;
   /** The challenge for an OCRA token; without it, readers are not offered (no operation to sign yet). */
   requestOcra?(authenticatorId: string): Promise<OcraChallenge>;
+  /** Options for a passkey or security key, bound to the operation; without it, passkeys are not offered. */
+  requestPasskey?(): Promise<Record<string, unknown>>;
   busy?: boolean;
   /** Focus the code field when it appears (the login screen, where nothing else is to be typed). */
   autoFocus?: boolean;
@@ -68,12 +75,30 @@ export function ScaMethods({
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [fetching, setFetching] = useState(false);
-  const offered = methods.filter((c) => c.kind !== 'ocra' || (requestOcra && c.authenticatorId));
+  const offered = methods.filter(
+    (c) => (c.kind !== 'ocra' || (requestOcra && c.authenticatorId)) && (c.kind !== 'webauthn' || requestPasskey),
+  );
 
   const choose = async (c: ScaChoice) => {
     setError(null);
     if (c.kind === 'totp' || c.kind === 'hotp') {
       onChange({ method: c.kind, code: '', challenge: null });
+      return;
+    }
+    if (c.kind === 'webauthn') {
+      onChange({ method: 'webauthn', code: '', challenge: null, credential: null });
+      setFetching(true);
+      try {
+        // The browser asks for the fingerprint, face or PIN; the signed answer goes with the password.
+        const optionsJSON = (await requestPasskey!()) as unknown as Parameters<typeof startAuthentication>[0]['optionsJSON'];
+        const credential = (await startAuthentication({ optionsJSON })) as unknown as Record<string, unknown>;
+        onChange({ method: 'webauthn', code: '', challenge: null, credential });
+      } catch (err) {
+        setError(err);
+        onChange({ method: null, code: '', challenge: null });
+      } finally {
+        setFetching(false);
+      }
       return;
     }
     if (c.kind === 'ocra') {
@@ -111,6 +136,8 @@ export function ScaMethods({
         return m.sca.useToken;
       case 'ocra':
         return m.sca.useReader;
+      case 'webauthn':
+        return m.sca.usePasskey;
       case 'sms':
         return m.sca.sendSms(tail(c.destination));
       case 'voice':
@@ -149,7 +176,12 @@ export function ScaMethods({
       )}
       {fetching && (
         <p className="muted" role="status">
-          {m.sca.fetchingChallenge}
+          {value.method === 'webauthn' ? m.sca.passkeyWaiting : m.sca.fetchingChallenge}
+        </p>
+      )}
+      {value.method === 'webauthn' && value.credential && (
+        <p className="alert alert-info" role="status" data-testid={`${prefix}-passkey-ready`}>
+          {m.sca.passkeyReady}
         </p>
       )}
       <ProblemAlert error={error} testId={`${prefix}-sca-error`} />

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, type Account, type Me, type Transaction } from '../api.js';
+import { CardPaymentDemo } from '../components/CardPaymentDemo.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
 import { useI18n } from '../i18n.js';
 import { formatIban } from '../format.js';
@@ -76,6 +77,7 @@ export function AccountsPage({ me }: { me: Me }) {
           )}
         </>
       )}
+      <CardPaymentDemo />
     </section>
   );
 }

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, type Me, type ScaChoice } from '../api.js';
+import { AppLoginOption } from '../components/AppApproval.js';
 import { Field } from '../components/Field.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
 import { initialSca, isKeypad, possessionOf, ScaMethods, type ScaState } from '../components/ScaMethods.js';
@@ -20,6 +21,8 @@ export function LoginPage({ notice, onLoggedIn }: { notice: 'expired' | 'logged-
   const [sca, setSca] = useState<ScaState>({ method: null, code: '', challenge: null });
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // While the app is asked, the other ways stay out of sight ("use another method" brings them back).
+  const [appWaiting, setAppWaiting] = useState(false);
 
   const start = async (e: FormEvent) => {
     e.preventDefault();
@@ -106,21 +109,32 @@ export function LoginPage({ notice, onLoggedIn }: { notice: 'expired' | 'logged-
         <form onSubmit={finish} data-testid="login-code-step">
           <h1 id="login-title">{sca.method === 'totp' ? m.login.codeTitle : m.sca.title}</h1>
           <p className="lead">{sca.method === 'totp' ? m.login.codeIntro : m.sca.intro}</p>
-          <ScaMethods
-            prefix="login"
-            methods={methods}
-            value={sca}
-            onChange={setSca}
-            busy={busy}
-            autoFocus
-            requestCode={(method) => api.loginChallenge(method, lang)}
-            requestOcra={(authenticatorId) => api.loginOcraChallenge(authenticatorId)}
-          />
-          <ProblemAlert error={error} testId="login-error" login />
-          {!isKeypad(sca) && (
-            <button type="submit" className="btn btn-primary btn-block" disabled={busy || !possessionOf(sca)} data-testid="login-submit">
-              {m.login.submit}
-            </button>
+          <AppLoginOption onLoggedIn={onLoggedIn} onWaiting={setAppWaiting} />
+          {!appWaiting && (
+            <>
+              <ScaMethods
+                prefix="login"
+                methods={methods}
+                value={sca}
+                onChange={setSca}
+                busy={busy}
+                autoFocus
+                requestCode={(method) => api.loginChallenge(method, lang)}
+                requestOcra={(authenticatorId) => api.loginOcraChallenge(authenticatorId)}
+                requestPasskey={() => api.loginPasskeyOptions()}
+              />
+              <ProblemAlert error={error} testId="login-error" login />
+              {!isKeypad(sca) && (
+                <button
+                  type="submit"
+                  className="btn btn-primary btn-block"
+                  disabled={busy || !possessionOf(sca)}
+                  data-testid="login-submit"
+                >
+                  {m.login.submit}
+                </button>
+              )}
+            </>
           )}
           <button
             type="button"

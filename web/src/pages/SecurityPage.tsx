@@ -13,7 +13,9 @@ import {
   type WayIn,
   type WaysIn,
 } from '../api.js';
+import { AppActivationPanel } from '../components/AppActivationPanel.js';
 import { CodeField, Field } from '../components/Field.js';
+import { PasskeysPanel } from '../components/PasskeysPanel.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
 import { initialSca, isKeypad, possessionOf, ScaMethods, tail, type ScaState } from '../components/ScaMethods.js';
 import { groupSecret, svgDataUrl } from '../format.js';
@@ -64,6 +66,7 @@ export function SecurityPage() {
           </ul>
 
           <SecurePhoneCard ways={ways} onChanged={load} />
+          <AppActivationPanel />
 
           <h2>{m.security.addSection}</h2>
           <ul className="can-add" data-testid="security-can-add">
@@ -102,6 +105,7 @@ export function SecurityPage() {
             />
           )}
           <TotpEnrolmentCard needsSca={security.canDoSca} ways={ways} onChanged={load} />
+          <PasskeysPanel needsSca={security.canDoSca} ways={ways} onChanged={load} />
         </>
       )}
     </section>

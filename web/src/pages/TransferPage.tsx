@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, type Account, type PendingTransfer, type TransferDone } from '../api.js';
+import { AppTransferOption } from '../components/AppApproval.js';
 import { Field } from '../components/Field.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
 import { initialSca, isKeypad, possessionOf, ScaMethods, type ScaState } from '../components/ScaMethods.js';
@@ -116,6 +117,8 @@ function ConfirmStep({ pending, onDone, onCancel }: { pending: PendingTransfer; 
   const [sca, setSca] = useState<ScaState>(() => initialSca(pending.methods));
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // While the app is asked, the other ways stay out of sight ("use another method" brings them back).
+  const [appWaiting, setAppWaiting] = useState(false);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -161,39 +164,45 @@ function ConfirmStep({ pending, onDone, onCancel }: { pending: PendingTransfer; 
           <span className="mono">{formatIban(pending.fromAccount.iban)}</span>
         </p>
       </div>
-      <p>{m.transfer.confirmIntro}</p>
-      <form onSubmit={submit}>
-        <Field
-          label={m.transfer.password}
-          testId="confirm-password"
-          type="password"
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          autoComplete="current-password"
-          required
-          autoFocus
-        />
-        <ScaMethods
-          prefix="confirm"
-          methods={pending.methods}
-          value={sca}
-          onChange={setSca}
-          busy={busy}
-          requestCode={(method) => api.transferChallenge(pending.operationId, method, lang)}
-          requestOcra={(authenticatorId) => api.transferOcraChallenge(pending.operationId, authenticatorId)}
-        />
-        <ProblemAlert error={error} testId="confirm-error" />
-        <div className="actions">
-          <button type="button" className="btn btn-secondary" onClick={onCancel} data-testid="confirm-cancel">
-            {m.cancel}
-          </button>
-          {!isKeypad(sca) && (
-            <button type="submit" className="btn btn-primary" disabled={busy || !possessionOf(sca)} data-testid="confirm-submit">
-              {m.transfer.confirm}
-            </button>
-          )}
-        </div>
-      </form>
+      <AppTransferOption operationId={pending.operationId} onDone={onDone} onWaiting={setAppWaiting} />
+      {!appWaiting && (
+        <>
+          <p>{m.transfer.confirmIntro}</p>
+          <form onSubmit={submit}>
+            <Field
+              label={m.transfer.password}
+              testId="confirm-password"
+              type="password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              autoComplete="current-password"
+              required
+              autoFocus
+            />
+            <ScaMethods
+              prefix="confirm"
+              methods={pending.methods}
+              value={sca}
+              onChange={setSca}
+              busy={busy}
+              requestCode={(method) => api.transferChallenge(pending.operationId, method, lang)}
+              requestOcra={(authenticatorId) => api.transferOcraChallenge(pending.operationId, authenticatorId)}
+              requestPasskey={() => api.transferPasskeyOptions(pending.operationId)}
+            />
+            <ProblemAlert error={error} testId="confirm-error" />
+            <div className="actions">
+              <button type="button" className="btn btn-secondary" onClick={onCancel} data-testid="confirm-cancel">
+                {m.cancel}
+              </button>
+              {!isKeypad(sca) && (
+                <button type="submit" className="btn btn-primary" disabled={busy || !possessionOf(sca)} data-testid="confirm-submit">
+                  {m.transfer.confirm}
+                </button>
+              )}
+            </div>
+          </form>
+        </>
+      )}
     </section>
   );
 }

@@ -1,0 +1,414 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { numberMatch, recordUse } from '../core/app-lifecycle.js';
+import { AuthenticationFailed, Conflict, NotFound, TooManyRequests, Unprocessable } from '../core/errors.js';
+import { methodAllowed } from '../core/policy.js';
+import type { OperationType } from '../core/operations.js';
+import { newId } from '../crypto/tokens.js';
+import { payloadFor } from '../methods/app/index.js';
+import { approvalCodeSealContext, verifyPossessionSignature, type AppParams } from '../methods/app/keys.js';
+import type { Services } from '../context.js';
+import { appendAudit, customerChain } from '../store/audit.js';
+import { enqueueEvent } from '../store/outbox.js';
+import type { AuthenticatorRow, OperationRow } from '../store/schema.js';
+import { authenticateOperation } from './authenticate.js';
+import { iso } from './customers.js';
+import { assertPending, findOperation } from './operations.js';
+
+/**
+ * Sending an operation to the app and the customer's decision. The request wakes the app (Web Push, and
+ * the app's long poll as the fallback); the app shows the operation's data, and the customer approves —
+ * the signed approval goes through the same SCA attempt as any proof (`authenticate.ts`), so a wrong PIN
+ * counts like any failure — or refuses. Refusing an online card payment declares it as fraud.
+ *
+ * Against push bombing: a few unanswered (or refused) requests per customer per window, and for logins
+ * number matching (the web page shows a number; the customer picks it among three in the app, so a blind
+ * "approve" fails).
+ */
+
+interface ApprovedResult {
+  authenticationCode: string;
+  session?: { id: string; token: string; expiresAt: string; idleTimeoutSeconds: number };
+}
+
+export interface ApprovalRequestView {
+  approvalId: string;
+  operationId: string;
+  status: 'pending' | 'approved' | 'refused' | 'expired' | 'failed' | 'replaced';
+  /** Logins: the number the web page shows; the customer picks it in the app. */
+  number: number | null;
+  expiresAt: string;
+  decidedAt: string | null;
+  /** Once approved: the authentication code, for the bank to verify and consume. */
+  authenticationCode?: string;
+  /** Once a login is approved: the customer's new session. */
+  session?: ApprovedResult['session'];
+  fraudDeclared: boolean;
+}
+
+async function activeApp(s: Services, customerId: string): Promise<AuthenticatorRow | undefined> {
+  return s.db
+    .selectFrom('authenticators')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .where('kind', '=', 'app')
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+}
+
+export async function requestApproval(s: Services, rpId: string, operationId: string): Promise<ApprovalRequestView> {
+  const op = await findOperation(s.db, rpId, operationId);
+  const now = s.clock.now();
+  await assertPending(s.db, op, now);
+  if (!methodAllowed(s.scaPolicy, op.type as OperationType, 'app')) {
+    throw new Unprocessable('ERR_METHOD_NOT_ALLOWED', `The app cannot be used for a ${op.type} operation.`);
+  }
+  const app = await activeApp(s, op.customer_id);
+  if (!app) throw new Conflict('ERR_NO_APP', 'The customer has no active app: offer another method (SMS, call, token, passkey).');
+  const policy = s.config.app;
+  const match = op.type === 'login' ? numberMatch(randomInt) : null;
+  const id = newId();
+  const expiresAt = new Date(Math.min(new Date(op.expires_at).getTime(), now.getTime() + policy.approvalSeconds * 1000));
+  await s.db.transaction().execute(async (tx) => {
+    await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', op.customer_id).forUpdate().execute();
+    const since = new Date(now.getTime() - policy.approvalWindowMinutes * 60_000);
+    const recent = await tx
+      .selectFrom('app_approvals')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('customer_id', '=', op.customer_id)
+      .where('created_at', '>', since)
+      // What bombing looks like: requests left unanswered, refused or answered with the wrong number.
+      // A customer approving one payment after another is not limited.
+      .where('status', 'not in', ['approved', 'pin_change'])
+      .executeTakeFirstOrThrow();
+    if (Number(recent.n) >= policy.approvalRequestsPerWindow) {
+      throw new TooManyRequests(
+        'ERR_TOO_MANY_APPROVAL_REQUESTS',
+        `At most ${policy.approvalRequestsPerWindow} unanswered requests to the app every ${policy.approvalWindowMinutes} min: wait, or use another method.`,
+      );
+    }
+    // One request per operation waits at a time: a new one replaces the previous.
+    await tx
+      .updateTable('app_approvals')
+      .set({ status: 'replaced' })
+      .where('operation_id', '=', op.id)
+      .where('status', '=', 'pending')
+      .execute();
+    await tx
+      .insertInto('app_approvals')
+      .values({
+        id,
+        operation_id: op.id,
+        customer_id: op.customer_id,
+        authenticator_id: app.id,
+        nonce: randomBytes(16).toString('base64url'),
+        number_match: match?.number ?? null,
+        number_options: match?.options ?? null,
+        status: 'pending',
+        created_at: now,
+        expires_at: expiresAt,
+        decided_at: null,
+        code_sealed: null,
+      })
+      .execute();
+  });
+  s.deviceWakeups.wake(app.id);
+  void pushTo(s, app.id, { type: 'approval', approvalId: id });
+  return {
+    approvalId: id,
+    operationId: op.id,
+    status: 'pending',
+    number: match?.number ?? null,
+    expiresAt: expiresAt.toISOString(),
+    decidedAt: null,
+    fraudDeclared: false,
+  };
+}
+
+async function pushTo(s: Services, authenticatorId: string, payload: Record<string, unknown>): Promise<void> {
+  if (!s.push) return;
+  const sub = await s.db
+    .selectFrom('app_push_subscriptions')
+    .selectAll()
+    .where('authenticator_id', '=', authenticatorId)
+    .executeTakeFirst();
+  if (!sub) return;
+  const keys = JSON.parse(s.sealer.open(sub.keys_sealed, `push:${authenticatorId}`).toString('utf8')) as { p256dh: string; auth: string };
+  await s.push.send({ endpoint: sub.endpoint, keys }, payload);
+}
+
+export async function approvalStatus(s: Services, rpId: string, operationId: string, approvalId: string): Promise<ApprovalRequestView> {
+  const op = await findOperation(s.db, rpId, operationId);
+  const a = await s.db
+    .selectFrom('app_approvals')
+    .selectAll()
+    .where('id', '=', approvalId)
+    .where('operation_id', '=', op.id)
+    .executeTakeFirst();
+  if (!a) throw new NotFound('Approval');
+  const expired = a.status === 'pending' && new Date(a.expires_at) <= s.clock.now();
+  return {
+    approvalId: a.id,
+    operationId: op.id,
+    status: expired ? 'expired' : (a.status as ApprovalRequestView['status']),
+    number: a.number_match,
+    expiresAt: iso(a.expires_at)!,
+    decidedAt: iso(a.decided_at),
+    ...(a.status === 'approved' && a.code_sealed
+      ? (JSON.parse(s.sealer.open(a.code_sealed, approvalCodeSealContext(a.id)).toString('utf8')) as ApprovedResult)
+      : {}),
+    fraudDeclared: a.fraud_declared,
+  };
+}
+
+export interface PendingApprovalView {
+  approvalId: string;
+  operationId: string;
+  data: Record<string, unknown>;
+  linkHash: string;
+  nonce: string;
+  numberOptions: number[] | null;
+  requester: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** What waits for this installation (the app's list), oldest first. */
+export async function pendingForDevice(s: Services, authenticatorId: string): Promise<PendingApprovalView[]> {
+  const rows = await s.db
+    .selectFrom('app_approvals as a')
+    .innerJoin('operations as o', 'o.id', 'a.operation_id')
+    .leftJoin('relying_parties as rp', 'rp.id', 'o.rp_id')
+    .select(['a.id', 'a.operation_id', 'a.nonce', 'a.number_options', 'a.created_at', 'a.expires_at', 'o.data', 'o.link_hash', 'rp.name'])
+    .where('a.authenticator_id', '=', authenticatorId)
+    .where('a.status', '=', 'pending')
+    .where('a.expires_at', '>', s.clock.now())
+    .where('o.status', '=', 'pending')
+    .orderBy('a.created_at')
+    .limit(20)
+    .execute();
+  return rows.map((r) => ({
+    approvalId: r.id,
+    operationId: r.operation_id,
+    data: r.data as Record<string, unknown>,
+    linkHash: r.link_hash,
+    nonce: r.nonce,
+    numberOptions: r.number_options,
+    requester: r.name ?? 'Sésame',
+    createdAt: iso(r.created_at)!,
+    expiresAt: iso(r.expires_at)!,
+  }));
+}
+
+/** Long poll: returns at once when something waits, else when something arrives or after `seconds`. */
+export async function waitForApprovals(
+  s: Services,
+  authenticatorId: string,
+  seconds: number,
+  signal?: AbortSignal,
+): Promise<PendingApprovalView[]> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const list = await pendingForDevice(s, authenticatorId);
+    const left = deadline - Date.now();
+    if (list.length || left <= 0 || signal?.aborted) return list;
+    // Re-checked every 2 s: an approval created by another server process has no in-process wake-up.
+    await s.deviceWakeups.wait(authenticatorId, Math.min(left, 2000), signal);
+  }
+}
+
+export interface Decision {
+  decision: 'approve' | 'refuse';
+  counter: number;
+  numberChoice?: number | undefined;
+  possession: string;
+  knowledge?: string | undefined;
+  biometric?: Record<string, unknown> | undefined;
+}
+
+async function pendingApproval(s: Services, device: AuthenticatorRow, approvalId: string, waiting = 'pending') {
+  // One statement: the request and its operation.
+  const row = await s.db
+    .selectFrom('app_approvals as a')
+    .innerJoin('operations as o', 'o.id', 'a.operation_id')
+    .selectAll('o')
+    .select([
+      'a.id as approval_id',
+      'a.authenticator_id',
+      'a.status as approval_status',
+      'a.nonce',
+      'a.number_match',
+      'a.expires_at as approval_expires_at',
+    ])
+    .where('a.id', '=', approvalId)
+    .executeTakeFirst();
+  if (!row || row.authenticator_id !== device.id) throw new NotFound('Approval');
+  if (row.approval_status !== waiting)
+    throw new Conflict('ERR_APPROVAL_STATE', `This request was already ${row.approval_status}.`, { approvalStatus: row.approval_status });
+  if (new Date(row.approval_expires_at) <= s.clock.now()) throw new Conflict('ERR_APPROVAL_EXPIRED', 'This request has expired.');
+  const { approval_id, authenticator_id, approval_status, nonce, number_match, approval_expires_at, ...op } = row;
+  return { a: { id: approval_id, nonce, number_match }, op: op as OperationRow };
+}
+
+/**
+ * The customer approved in the app: one SCA attempt with the app's proof. `waiting` is the request's
+ * state: `pending` for what the app lists, `pin_change` for the PIN change the app asked for itself.
+ */
+export async function approve(
+  s: Services,
+  device: AuthenticatorRow,
+  approvalId: string,
+  d: Decision,
+  waiting: 'pending' | 'pin_change' = 'pending',
+): Promise<{ status: 'approved' }> {
+  const { a, op } = await pendingApproval(s, device, approvalId, waiting);
+  const proof = {
+    method: 'app',
+    authenticatorId: device.id,
+    app: {
+      approvalId: a.id,
+      counter: d.counter,
+      numberChoice: d.numberChoice,
+      possession: d.possession,
+      knowledge: d.knowledge,
+      biometric: d.biometric,
+      expected: { nonce: a.nonce, numberMatch: a.number_match },
+    },
+  };
+  try {
+    await authenticateOperation(s, op.rp_id, op.id, { factors: [proof], appApproval: { id: a.id, waiting } });
+  } catch (err) {
+    // A wrong number is a blind approval (push bombing): that request is over. A wrong PIN may be retyped.
+    if (err instanceof AuthenticationFailed && a.number_match !== null && d.numberChoice !== a.number_match) {
+      await s.db
+        .updateTable('app_approvals')
+        .set({ status: 'failed', decided_at: s.clock.now() })
+        .where('id', '=', a.id)
+        .where('status', '=', 'pending')
+        .execute();
+    }
+    throw err;
+  }
+  const now = s.clock.now();
+  const params = device.params as unknown as AppParams;
+  // Written once a day at most: the trusted-device rule counts days of use.
+  if (!(params.useDays ?? []).includes(now.toISOString().slice(0, 10)))
+    await recordDeviceUse(s, device, recordUse(params.useDays ?? [], now, s.config.app), now);
+  return { status: 'approved' };
+}
+
+/** A regularly used phone becomes a trusted device, recorded for later risk decisions (seed 003). */
+async function recordDeviceUse(s: Services, device: AuthenticatorRow, use: { days: string[]; trusted: boolean }, now: Date): Promise<void> {
+  const params = device.params as unknown as AppParams;
+  const becomesTrusted = use.trusted && !params.trustedAt;
+  await s.db
+    .updateTable('authenticators')
+    .set((eb) => ({
+      params: eb.fn('jsonb_set', [
+        eb.fn('jsonb_set', [eb.ref('params'), eb.val('{useDays}'), eb.val(JSON.stringify(use.days))]),
+        eb.val('{trustedAt}'),
+        eb.val(JSON.stringify(becomesTrusted ? now.toISOString() : (params.trustedAt ?? null))),
+      ]) as never,
+      last_used_at: now,
+    }))
+    .where('id', '=', device.id)
+    .execute();
+  if (becomesTrusted) {
+    await s.db.transaction().execute((tx) =>
+      appendAudit(tx, customerChain(device.customer_id), now, {
+        type: 'app.trusted_device',
+        actor: 'system',
+        data: { authenticatorId: device.id, daysUsed: use.days.length },
+      }),
+    );
+  }
+}
+
+const REFUSAL_MESSAGE = {
+  fraud: {
+    fr: "Paiement refusé et déclaré comme fraude. Votre banque est prévenue : elle vous contactera et peut faire opposition à votre carte. Vous n'avez rien d'autre à faire maintenant.",
+    en: 'Payment refused and reported as fraud. Your bank has been told: it will contact you and may block your card. There is nothing else to do now.',
+  },
+  plain: { fr: 'Opération refusée : elle ne sera pas exécutée.', en: 'Operation refused: it will not be carried out.' },
+};
+
+/**
+ * The customer refused in the app (signed by the installation; no PIN needed to say no). The operation
+ * is cancelled; refusing an online card payment declares it as fraud: the bank receives `fraud.declared`
+ * and the customer is told what happens next.
+ */
+export async function refuse(
+  s: Services,
+  device: AuthenticatorRow,
+  approvalId: string,
+  d: Decision,
+  locale: 'fr' | 'en' = 'fr',
+): Promise<{ status: 'refused'; fraudDeclared: boolean; message: string }> {
+  const { a, op } = await pendingApproval(s, device, approvalId);
+  const params = device.params as unknown as AppParams;
+  const app = { approvalId: a.id, counter: d.counter, possession: d.possession, expected: { nonce: a.nonce, numberMatch: a.number_match } };
+  const signed = verifyPossessionSignature(
+    params.possessionKey,
+    payloadFor(device.id, op, { ...app, numberChoice: null } as never, 'refuse'),
+    d.possession,
+  );
+  if (!signed || !Number.isSafeInteger(d.counter) || d.counter <= (device.last_used_step ?? 0)) {
+    throw new Unprocessable('ERR_APPROVAL_SIGNATURE', 'The refusal is not signed by this installation (or was already sent).');
+  }
+  const fraud = op.type === 'online_card_payment';
+  await s.db.transaction().execute(async (tx) => {
+    const now = s.clock.now();
+    await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', op.customer_id).forUpdate().execute();
+    const moved = await tx
+      .updateTable('authenticators')
+      .set({ last_used_step: d.counter })
+      .where('id', '=', device.id)
+      .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', d.counter)]))
+      .returning('id')
+      .executeTakeFirst();
+    const claimed = await tx
+      .updateTable('app_approvals')
+      .set({ status: 'refused', decided_at: now, fraud_declared: fraud })
+      .where('id', '=', a.id)
+      .where('status', '=', 'pending')
+      .returning('id')
+      .executeTakeFirst();
+    if (!moved || !claimed) throw new Conflict('ERR_APPROVAL_STATE', 'This request was already answered.');
+    await tx
+      .updateTable('operations')
+      .set({ status: 'cancelled', completed_at: now })
+      .where('id', '=', op.id)
+      .where('status', '=', 'pending')
+      .execute();
+    await announceRefusal(tx, op, device.id, fraud, now);
+  });
+  return { status: 'refused', fraudDeclared: fraud, message: REFUSAL_MESSAGE[fraud ? 'fraud' : 'plain'][locale] };
+}
+
+async function announceRefusal(
+  tx: Parameters<typeof appendAudit>[0],
+  op: OperationRow,
+  authenticatorId: string,
+  fraud: boolean,
+  now: Date,
+): Promise<void> {
+  const data = op.data as { amount?: unknown; payee?: unknown };
+  const chain = customerChain(op.customer_id);
+  const actor = `customer:${op.customer_id}`;
+  const head = await appendAudit(tx, chain, now, {
+    type: 'app.refused',
+    actor,
+    data: { operationId: op.id, operationType: op.type, authenticatorId },
+  });
+  if (!fraud) return;
+  const event = {
+    customerId: op.customer_id,
+    operationId: op.id,
+    operationType: op.type,
+    amount: data.amount ?? null,
+    payee: data.payee ?? null,
+    declaredAt: now.toISOString(),
+    channel: 'app',
+  };
+  await appendAudit(tx, chain, now, { type: 'fraud.declared', actor, data: event }, head);
+  await enqueueEvent(tx, now, { type: 'fraud.declared', rpId: op.rp_id, data: event });
+}

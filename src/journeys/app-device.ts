@@ -1,0 +1,265 @@
+import { generateRegistrationOptions } from '@simplewebauthn/server';
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { Conflict, Unprocessable } from '../core/errors.js';
+import { maskPhone } from '../channels/index.js';
+import { newId } from '../crypto/tokens.js';
+import { sealAppSecrets, type AppParams } from '../methods/app/keys.js';
+import { challengeOf, verifyWebAuthnRegistration } from '../methods/webauthn/assertion.js';
+import { consumeChallenge, issueChallenge, webauthnRelyingParty } from '../methods/webauthn/challenges.js';
+import type { Services } from '../context.js';
+import { appendAudit, customerChain } from '../store/audit.js';
+import { enqueueEvent } from '../store/outbox.js';
+import type { AuthenticatorRow } from '../store/schema.js';
+import { approve, type Decision } from './app-approvals.js';
+import { findCustomer, iso } from './customers.js';
+import { createOperation } from './operations.js';
+
+/**
+ * What the installation itself manages: its settings (biometrics for logins, for operations, both or
+ * neither), its PIN, its push subscription, and closing it — after which SMS codes take over.
+ */
+
+export interface DeviceView {
+  authenticatorId: string;
+  status: string;
+  deviceName: string;
+  customer: { displayName: string };
+  activatedAt: string | null;
+  trusted: boolean;
+  biometrics: { enrolled: boolean; login: boolean; operations: boolean };
+}
+
+export async function deviceView(s: Services, device: AuthenticatorRow): Promise<DeviceView> {
+  const fresh = await s.db.selectFrom('authenticators').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow();
+  const params = fresh.params as unknown as AppParams;
+  const customer = await findCustomer(s.db, fresh.customer_id);
+  return {
+    authenticatorId: fresh.id,
+    status: fresh.status,
+    deviceName: params.deviceName,
+    customer: { displayName: customer.display_name },
+    activatedAt: iso(fresh.activated_at),
+    trusted: !!params.trustedAt,
+    biometrics: { enrolled: !!params.biometric, login: !!params.biometric?.login, operations: !!params.biometric?.operations },
+  };
+}
+
+/** Options for registering the platform's biometric key (a WebAuthn credential with user verification). */
+export async function biometricRegistrationOptions(s: Services, device: AuthenticatorRow) {
+  const rp = webauthnRelyingParty(s.config);
+  const customer = await findCustomer(s.db, device.customer_id);
+  const challenge = await issueChallenge(s.db, {
+    customerId: device.customer_id,
+    purpose: 'register',
+    now: s.clock.now(),
+    params: { appAuthenticatorId: device.id },
+  });
+  return generateRegistrationOptions({
+    rpName: rp.name,
+    rpID: rp.rpId,
+    userID: new TextEncoder().encode(device.id),
+    userName: customer.display_name,
+    challenge: Buffer.from(challenge, 'base64url'),
+    attestationType: 'none',
+    authenticatorSelection: { authenticatorAttachment: 'platform', userVerification: 'required', residentKey: 'discouraged' },
+    timeout: 120_000,
+  });
+}
+
+export async function enrolBiometrics(
+  s: Services,
+  device: AuthenticatorRow,
+  body: { credential: Record<string, unknown>; login: boolean; operations: boolean },
+): Promise<{ credentialId: string }> {
+  const rp = webauthnRelyingParty(s.config);
+  const challenge = challengeOf(body.credential);
+  const row = challenge
+    ? await consumeChallenge(s.db, { challenge, customerId: device.customer_id, purpose: 'register', now: s.clock.now() })
+    : undefined;
+  const cred =
+    row && (row.params as { appAuthenticatorId?: string }).appAuthenticatorId === device.id
+      ? await verifyWebAuthnRegistration({
+          response: body.credential,
+          expectedChallenge: row.challenge,
+          requireUserVerification: true,
+          rpId: rp.rpId,
+          origins: rp.origins,
+        })
+      : null;
+  if (!cred || !cred.userVerified) {
+    throw new Unprocessable(
+      'ERR_BIOMETRIC_REGISTRATION',
+      'The biometric key could not be registered (expired request, or no user verification): try again.',
+    );
+  }
+  const biometric = {
+    credentialId: cred.credentialId,
+    publicKey: cred.publicKey,
+    counter: cred.counter,
+    transports: cred.transports,
+    login: body.login,
+    operations: body.operations,
+  };
+  await updateParams(s, device, { biometric }, 'app.biometrics_enrolled', { login: body.login, operations: body.operations });
+  return { credentialId: cred.credentialId };
+}
+
+export async function setBiometricUses(
+  s: Services,
+  device: AuthenticatorRow,
+  uses: { login: boolean; operations: boolean },
+): Promise<DeviceView> {
+  const params = device.params as unknown as AppParams;
+  if (!params.biometric && (uses.login || uses.operations)) {
+    throw new Conflict('ERR_BIOMETRICS_NOT_ENROLLED', 'Enrol biometrics on this device first.');
+  }
+  if (params.biometric) await updateParams(s, device, { biometric: { ...params.biometric, ...uses } }, 'app.biometrics_changed', uses);
+  return deviceView(s, device);
+}
+
+async function updateParams(
+  s: Services,
+  device: AuthenticatorRow,
+  patch: Partial<AppParams>,
+  auditType: string,
+  auditData: Record<string, unknown>,
+) {
+  await s.db.transaction().execute(async (tx) => {
+    const now = s.clock.now();
+    await tx
+      .updateTable('authenticators')
+      .set({ params: sql`params || ${JSON.stringify(patch)}::jsonb` as never })
+      .where('id', '=', device.id)
+      .execute();
+    await appendAudit(tx, customerChain(device.customer_id), now, {
+      type: auditType,
+      actor: `customer:${device.customer_id}`,
+      data: { authenticatorId: device.id, ...auditData },
+    });
+  });
+}
+
+/**
+ * Changing the PIN, step 1: an operation the app approves with the OLD PIN, through the normal SCA
+ * attempt (a wrong old PIN is a failed attempt, counted toward the block).
+ */
+export async function startPinChange(s: Services, device: AuthenticatorRow) {
+  const params = device.params as unknown as AppParams;
+  const op = await createOperation(s, params.rpId, {
+    customerId: device.customer_id,
+    data: { type: 'manage_authenticators', action: 'regenerate', kind: 'app' } as never,
+  });
+  const nonce = randomBytes(16).toString('base64url');
+  const now = s.clock.now();
+  const id = newId();
+  const row = await s.db
+    .selectFrom('operations')
+    .select(['link_hash', 'expires_at', 'data'])
+    .where('id', '=', op.id)
+    .executeTakeFirstOrThrow();
+  await s.db
+    .insertInto('app_approvals')
+    .values({
+      id,
+      operation_id: op.id,
+      customer_id: device.customer_id,
+      authenticator_id: device.id,
+      nonce,
+      number_match: null,
+      number_options: null,
+      // Not listed to the app (it asked for it): answered by the PIN change itself.
+      status: 'pin_change',
+      created_at: now,
+      expires_at: row.expires_at,
+      decided_at: null,
+      code_sealed: null,
+    })
+    .execute();
+  return {
+    approvalId: id,
+    operationId: op.id,
+    data: row.data as Record<string, unknown>,
+    linkHash: row.link_hash,
+    nonce,
+    numberOptions: null,
+    requester: 'Sésame',
+    createdAt: now.toISOString(),
+    expiresAt: iso(row.expires_at)!,
+  };
+}
+
+/** Step 2: the approval with the old PIN, and the new knowledge key (wrapped under the new PIN on the device). */
+export async function changePin(
+  s: Services,
+  device: AuthenticatorRow,
+  body: Decision & { approvalId: string; newKnowledgeKey: string },
+): Promise<{ status: 'changed' }> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(body.newKnowledgeKey)) {
+    throw new Unprocessable('ERR_DEVICE_KEY', 'newKnowledgeKey must be 32 bytes in base64url.', { field: 'newKnowledgeKey' });
+  }
+  await approve(s, device, body.approvalId, { ...body, decision: 'approve' }, 'pin_change');
+  const secrets = JSON.parse(s.sealer.open(device.secret_sealed!, `app:${device.id}`).toString('utf8')) as {
+    knowledge: string;
+    offline: string;
+  };
+  await s.db.transaction().execute(async (tx) => {
+    const now = s.clock.now();
+    await tx
+      .updateTable('authenticators')
+      .set({ secret_sealed: sealAppSecrets(s.sealer, device.id, { ...secrets, knowledge: body.newKnowledgeKey }) })
+      .where('id', '=', device.id)
+      .execute();
+    await appendAudit(tx, customerChain(device.customer_id), now, {
+      type: 'app.pin_changed',
+      actor: `customer:${device.customer_id}`,
+      data: { authenticatorId: device.id },
+    });
+  });
+  return { status: 'changed' };
+}
+
+export async function subscribePush(
+  s: Services,
+  device: AuthenticatorRow,
+  sub: { endpoint: string; keys: { p256dh: string; auth: string } },
+): Promise<void> {
+  const now = s.clock.now();
+  const keysSealed = s.sealer.seal(JSON.stringify(sub.keys), `push:${device.id}`);
+  await s.db
+    .insertInto('app_push_subscriptions')
+    .values({ authenticator_id: device.id, endpoint: sub.endpoint, keys_sealed: keysSealed, created_at: now })
+    .onConflict((oc) => oc.column('authenticator_id').doUpdateSet({ endpoint: sub.endpoint, keys_sealed: keysSealed, created_at: now }))
+    .execute();
+}
+
+/** Closing the app authenticator: revoked, and the customer falls back to SMS codes on the secure number. */
+export async function closeDevice(
+  s: Services,
+  device: AuthenticatorRow,
+): Promise<{ fallback: { method: 'sms' | 'none'; destination: string | null } }> {
+  return s.db.transaction().execute(async (tx) => {
+    const now = s.clock.now();
+    await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', device.customer_id).forUpdate().execute();
+    await tx.updateTable('authenticators').set({ status: 'revoked', revoked_at: now }).where('id', '=', device.id).execute();
+    await tx.deleteFrom('app_push_subscriptions').where('authenticator_id', '=', device.id).execute();
+    await tx
+      .updateTable('app_approvals')
+      .set({ status: 'expired' })
+      .where('authenticator_id', '=', device.id)
+      .where('status', '=', 'pending')
+      .execute();
+    const sms = await tx
+      .selectFrom('authenticators')
+      .select('params')
+      .where('customer_id', '=', device.customer_id)
+      .where('kind', '=', 'sms')
+      .where('status', '=', 'active')
+      .executeTakeFirst();
+    const data = { customerId: device.customer_id, authenticatorId: device.id, kind: 'app', category: 'possession', reason: 'closed' };
+    await appendAudit(tx, customerChain(device.customer_id), now, { type: 'app.closed', actor: `customer:${device.customer_id}`, data });
+    await enqueueEvent(tx, now, { type: 'authenticator.removed', rpId: null, data });
+    const phone = (sms?.params as { phone?: string } | undefined)?.phone ?? null;
+    return { fallback: { method: sms ? ('sms' as const) : ('none' as const), destination: phone ? maskPhone(phone) : null } };
+  });
+}

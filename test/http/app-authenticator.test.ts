@@ -1,0 +1,497 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeviceApiError, type PendingApproval, type SesameDevice } from '../../sdk/device/src/index.js';
+import { createAdvisor } from '../../src/journeys/principals.js';
+import { databaseKinds } from '../support/databases.js';
+import { activateTestDevice, signedDeviceHeader, testDevice } from '../support/device.js';
+import { startSesame, type TestSesame } from '../support/sesame.js';
+
+/**
+ * The app authenticator end to end (issue #4, seed 003), with the device SDK as the app: activation
+ * (self-service, branch), approvals with the PIN, what the server alone can detect (a wrong PIN, a
+ * tampered signature, a replay, a modified amount), the lifecycle (transfer, close, PIN change) and the
+ * limits against push bombing. Time windows (72 h, 24 h) move with the test clock.
+ */
+const PIN = '482913';
+const PAYMENT = (value: number) => ({
+  type: 'payment',
+  amount: { value, currency: 'EUR' },
+  payee: { name: 'Plomberie Martin', iban: 'FR7630006000011234567890189' },
+});
+const CARD_PAYMENT = { type: 'online_card_payment', amount: { value: 4199, currency: 'EUR' }, payee: { name: 'showroomprive.com' } };
+
+describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
+  let t: TestSesame;
+  let seq = 0;
+
+  beforeAll(async () => {
+    t = await startSesame(kind, { SESAME_OTP_MAX_PER_CUSTOMER_HOUR: '100', SESAME_OTP_MAX_PER_NUMBER_HOUR: '100' });
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  /** A customer of the bank; by default eligible (a card, a secure mobile, remote banking). */
+  async function customer(facts: Record<string, unknown> = {}) {
+    const ref = `app${++seq}-${Math.random().toString(36).slice(2, 7)}`;
+    const mobile = `+3361234${String(1000 + seq).slice(-4)}`;
+    const res = await t.api('POST', '/v1/customers', {
+      ref,
+      displayName: `Customer ${ref}`,
+      mobilePhone: mobile,
+      hasActiveCard: true,
+      ...facts,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return { id: res.body.id as string, mobile: res.body.mobilePhone as string | null };
+  }
+
+  const seenSms = new Set<string>();
+  /** The next SMS to a number, as the dev outbox (the `/dev/phone` page) shows it. */
+  async function nextSms(to: string): Promise<string> {
+    for (let i = 0; i < 200; i++) {
+      const res = await t.api('GET', `/dev/phone/api/entries?to=${encodeURIComponent(to)}`, undefined, { auth: null });
+      const fresh = (res.body.entries as { id: string; text?: string }[]).find((e) => !seenSms.has(e.id));
+      if (fresh) {
+        seenSms.add(fresh.id);
+        return fresh.text ?? '';
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`no SMS to ${to}`);
+  }
+  const codeIn = (text: string) => /\b(\d{6})\b/.exec(text)![1]!;
+
+  /** Self-service activation: the code from web banking, then the code sent to the secure mobile. */
+  async function activate(c: { id: string; mobile: string | null }, purpose?: string) {
+    const started = await t.api('POST', `/v1/customers/${c.id}/app-activations`, purpose ? { purpose } : {});
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const device = testDevice(t.sesame.app);
+    const reg = await device.activate({ activationCode: started.body.activationCode, pin: PIN, deviceName: 'Pixel 8', platform: 'node' });
+    expect(reg.status).toBe('awaiting_confirmation');
+    expect(reg.confirmation?.destination).toMatch(/•/);
+    await device.confirmActivation(codeIn(await nextSms(c.mobile!)));
+    return device;
+  }
+
+  async function pending(device: SesameDevice): Promise<PendingApproval> {
+    const list = await device.pendingApprovals();
+    expect(list).toHaveLength(1);
+    return list[0]!;
+  }
+
+  async function sendToApp(customerId: string, data: Record<string, unknown>) {
+    const opId = await t.createOperation(customerId, data);
+    const req = await t.api('POST', `/v1/operations/${opId}/app-approvals`);
+    expect(req.status, JSON.stringify(req.body)).toBe(201);
+    return { opId, approvalId: req.body.approvalId as string, number: req.body.number as number | null };
+  }
+
+  const status = (opId: string, approvalId: string) => t.api('GET', `/v1/operations/${opId}/app-approvals/${approvalId}`);
+
+  async function failureOf(p: Promise<unknown>): Promise<DeviceApiError> {
+    const err = await p.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DeviceApiError);
+    return err as DeviceApiError;
+  }
+
+  it('refuses an ineligible customer and says which condition is missing; a personal email counts after 72 h', async () => {
+    const c = await customer({ hasActiveCard: false, email: 'eve@example.org' });
+    const refused = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ code: 'ERR_NOT_ELIGIBLE', missing: ['card_or_email_72h'] });
+    t.clock.advance(71 * 3_600_000);
+    expect((await t.api('GET', `/v1/customers/${c.id}/app-eligibility`)).body).toMatchObject({ eligible: false });
+    t.clock.advance(1 * 3_600_000 + 1000);
+    expect((await t.api('GET', `/v1/customers/${c.id}/app-eligibility`)).body).toMatchObject({ eligible: true, missing: [] });
+
+    const noPhone = await customer({ mobilePhone: undefined, remoteBanking: false });
+    const both = await t.api('POST', `/v1/customers/${noPhone.id}/app-activations`, {});
+    expect(both.body.missing).toEqual(['remote_banking', 'secure_phone']);
+  });
+
+  it('an advisor lifts the 72 h delay only after a reinforced identity check, and it is audited', async () => {
+    const c = await customer({ hasActiveCard: false, email: 'new@example.org' });
+    const phoneAdvisor = await createAdvisor(t.sesame.services, { name: 'Phone', roles: ['app_enrolment'], channel: 'phone' });
+    const branch = await createAdvisor(t.sesame.services, { name: 'Branch', roles: ['app_enrolment'], channel: 'branch' });
+    const lift = (token: string, method: string) =>
+      t.api('POST', `/v1/advisor/customers/${c.id}/app-delay-lift`, { identityCheck: { method, reference: 'CNI 123' } }, { auth: token });
+    expect((await lift(phoneAdvisor.token, 'branch-id-document')).status).toBe(403);
+    expect((await lift(branch.token, 'postal-letter')).status).toBe(400);
+    const lifted = await lift(branch.token, 'branch-id-document');
+    expect(lifted.status).toBe(200);
+    expect(lifted.body).toMatchObject({ eligible: true });
+    const audit = await t.api('GET', `/v1/customers/${c.id}/audit`);
+    expect(JSON.stringify(audit.body)).toContain('app.delay_lifted');
+  });
+
+  it('self-service activation: a wrong SMS code is refused, the right one activates; SMS codes are subscribed too', async () => {
+    const c = await customer();
+    const started = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
+    expect(started.body.qrSvg).toContain('<svg');
+    expect(started.body.activationUrl).toContain(started.body.activationCode);
+    const device = testDevice(t.sesame.app);
+    await device.activate({ activationCode: started.body.activationCode, pin: PIN, deviceName: 'Pixel 8', platform: 'node' });
+    const sms = await nextSms(c.mobile!);
+    const wrong = await failureOf(device.confirmActivation(codeIn(sms) === '000000' ? '111111' : '000000'));
+    expect(wrong.code).toBe('ERR_CONFIRMATION_CODE');
+    const info = await device.confirmActivation(codeIn(sms));
+    expect(info).toMatchObject({ status: 'active', deviceName: 'Pixel 8', trusted: false });
+    // Single use: the same activation code does nothing more.
+    const again = await failureOf(
+      testDevice(t.sesame.app).activate({ activationCode: started.body.activationCode, pin: PIN, deviceName: 'x', platform: 'node' }),
+    );
+    expect(again.code).toBe('ERR_ACTIVATION_CODE');
+    const ways = await t.api('GET', `/v1/customers/${c.id}/ways-in`);
+    expect(ways.body.methods.map((m: { kind: string; status: string }) => `${m.kind}:${m.status}`).sort()).toEqual([
+      'app:active',
+      'sms:active',
+    ]);
+    expect(ways.body).toMatchObject({ canLogIn: true, canPay: true });
+    const list = await t.api('GET', `/v1/customers/${c.id}/app-activations`);
+    expect(list.body.activations[0]).toMatchObject({ status: 'subscribed', channel: 'self', deviceName: 'Pixel 8' });
+    expect(list.body.activations[0].subscribedAt).toBe(t.clock.now().toISOString());
+  });
+
+  it('a payment approved in the app yields an authentication code bound to the amount and payee', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    const { opId, approvalId, number } = await sendToApp(c.id, PAYMENT(25000));
+    expect(number).toBeNull();
+    const a = await pending(device);
+    expect(a.data).toMatchObject({ type: 'payment', amount: { value: 25000, currency: 'EUR' }, payee: { name: 'Plomberie Martin' } });
+    expect((await status(opId, approvalId)).body.status).toBe('pending');
+    await device.approve(a, { pin: PIN });
+    const done = await status(opId, approvalId);
+    expect(done.body).toMatchObject({ status: 'approved' });
+    const consumed = await t.api('POST', '/v1/authentication-codes/consume', { code: done.body.authenticationCode, data: PAYMENT(25000) });
+    expect(consumed.status, JSON.stringify(consumed.body)).toBe(200);
+    expect(consumed.body.categories.sort()).toEqual(['knowledge', 'possession']);
+    expect(await device.pendingApprovals()).toEqual([]);
+  });
+
+  it('a wrong PIN is detected only by the server, and counts toward the block like any failure', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    const { opId, approvalId } = await sendToApp(c.id, PAYMENT(1000));
+    const a = await pending(device);
+    // The device cannot tell: it signs with whatever key the wrong PIN decrypts to.
+    const failed = await failureOf(device.approve(a, { pin: '000000' }));
+    expect(failed.status).toBe(401);
+    expect(failed.problem).toMatchObject({ code: 'ERR_AUTHENTICATION_FAILED', remainingAttempts: 4 });
+    for (const left of [3, 2, 1]) expect((await failureOf(device.approve(a, { pin: '111111' }))).problem.remainingAttempts).toBe(left);
+    const blocked = await failureOf(device.approve(a, { pin: '222222' }));
+    expect(blocked.problem.remainingAttempts).toBe(0);
+    expect((await t.api('GET', `/v1/customers/${c.id}/security`)).body).toMatchObject({ blocked: true });
+    // Even the right PIN is refused while blocked.
+    expect((await failureOf(device.approve(a, { pin: PIN }))).status).toBeGreaterThanOrEqual(401);
+    expect((await status(opId, approvalId)).body.status).toBe('pending');
+  });
+
+  it('a tampered signature, a replayed approval and a modified amount are refused', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    const fetchApprove = (approvalId: string, body: Record<string, unknown>) =>
+      (device as unknown as { send(m: string, p: string, b: unknown): Promise<unknown> }).send(
+        'POST',
+        `/v1/device/approvals/${approvalId}`,
+        body,
+      );
+
+    // Tampered: one bit of the possession signature flipped.
+    const first = await sendToApp(c.id, PAYMENT(2000));
+    const a1 = await pending(device);
+    // What the app sent, captured by signing it apart and sending it as the app would.
+    const signed = await device.signApproval(a1, { pin: PIN });
+    const captured = JSON.parse(signed.body!) as Record<string, unknown>;
+    await device.sendSigned(signed);
+    expect((await status(first.opId, first.approvalId)).body.status).toBe('approved');
+
+    // Replayed: the same approval (same counter and signatures) again, on the same request and on a new one.
+    const replay = await failureOf(fetchApprove(a1.approvalId, captured));
+    expect(replay.code).toBe('ERR_APPROVAL_STATE');
+    const second = await sendToApp(c.id, PAYMENT(2000));
+    const a2 = await pending(device);
+    const replayed = await failureOf(fetchApprove(a2.approvalId, captured));
+    expect(replayed.status).toBe(401);
+    const sig = captured.possession as string;
+    const flipped = (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1);
+    const tampered = await failureOf(fetchApprove(a2.approvalId, { ...captured, possession: flipped, counter: 99 }));
+    expect(tampered.status).toBe(401);
+
+    // Modified amount: the app was shown 20,01 € instead of 20,00 € and signed what it showed.
+    const shown = { ...a2, data: { ...a2.data, amount: { value: 2001, currency: 'EUR' } } };
+    expect((await failureOf(device.approve(shown, { pin: PIN }))).status).toBe(401);
+    expect((await status(second.opId, second.approvalId)).body.status).toBe('pending');
+    // What was really asked is still approvable.
+    await device.approve(a2, { pin: PIN });
+    expect((await status(second.opId, second.approvalId)).body.status).toBe('approved');
+  });
+
+  it('refusing an online card payment declares it as fraud: the bank is told, the payment refused, the customer told what follows', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    const { opId, approvalId } = await sendToApp(c.id, CARD_PAYMENT);
+    const a = await pending(device);
+    const refused = await device.refuse(a);
+    expect(refused).toMatchObject({ status: 'refused', fraudDeclared: true });
+    expect(refused.message).toMatch(/fraude/);
+    expect((await status(opId, approvalId)).body).toMatchObject({ status: 'refused', fraudDeclared: true });
+    expect((await t.api('GET', `/v1/operations/${opId}`)).body.status).toBe('cancelled');
+    const events = await t.sesame.services.db
+      .selectFrom('outbox_events')
+      .select(['type', 'payload'])
+      .where('type', '=', 'fraud.declared')
+      .execute();
+    const mine = events
+      .map((e) => (typeof e.payload === 'string' ? JSON.parse(e.payload) : e.payload))
+      .find((p) => p.data.operationId === opId);
+    expect(mine.data).toMatchObject({ customerId: c.id, amount: { value: 4199, currency: 'EUR' }, payee: { name: 'showroomprive.com' } });
+    const audit = JSON.stringify((await t.api('GET', `/v1/customers/${c.id}/audit`)).body);
+    expect(audit).toContain('fraud.declared');
+    // A refused ordinary payment is cancelled, without a fraud declaration.
+    const plain = await sendToApp(c.id, PAYMENT(500));
+    expect(await device.refuse(await pending(device))).toMatchObject({ fraudDeclared: false });
+    expect((await status(plain.opId, plain.approvalId)).body.fraudDeclared).toBe(false);
+  });
+
+  it('number matching for logins: picking another number fails that request and counts', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    const { opId, approvalId, number } = await sendToApp(c.id, { type: 'login' });
+    expect(number).toBeGreaterThanOrEqual(10);
+    const a = await pending(device);
+    expect(a.numberOptions).toHaveLength(3);
+    expect(a.numberOptions).toContain(number);
+    await expect(device.approve(a, { pin: PIN })).rejects.toThrow(/number/);
+    const wrong = a.numberOptions!.find((n) => n !== number)!;
+    expect((await failureOf(device.approve(a, { pin: PIN }, { numberChoice: wrong }))).problem.remainingAttempts).toBe(4);
+    expect((await status(opId, approvalId)).body.status).toBe('failed');
+    const retry = await sendToApp(c.id, { type: 'login' });
+    const b = await pending(device);
+    await device.approve(b, { pin: PIN }, { numberChoice: retry.number! });
+    const ok = await status(retry.opId, retry.approvalId);
+    expect(ok.body.status).toBe('approved');
+    // A login approved in the app opens the session the bank hands to the customer.
+    const session = await t.api('POST', '/v1/sessions/introspect', { token: ok.body.session.token });
+    expect(session.status).toBe(200);
+    expect(session.body).toMatchObject({ customerId: c.id });
+  });
+
+  it('an operation sent to the app wakes it by Web Push (no operation data in the push) and by its long poll', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    expect((await t.api('GET', '/v1/device/push/public-key', undefined, { auth: null })).body.vapidPublicKey).toMatch(
+      /^[A-Za-z0-9_-]{87}$/,
+    );
+    await device.subscribePush({ endpoint: 'https://push.example.net/send/abc', keys: { p256dh: 'BPub', auth: 'secret-auth' } });
+    const pushed: { endpoint: string; keys: unknown; payload: Record<string, unknown> }[] = [];
+    const services = t.sesame.services as { push: unknown };
+    const real = services.push;
+    services.push = {
+      publicKey: 'x',
+      send: async (sub: { endpoint: string; keys: unknown }, payload: Record<string, unknown>) => (pushed.push({ ...sub, payload }), true),
+    };
+    try {
+      // The app waits (long poll); the request arrives while it waits.
+      const waiting = device.pendingApprovals({ waitSeconds: 5 });
+      await new Promise((r) => setTimeout(r, 100));
+      const { approvalId } = await sendToApp(c.id, PAYMENT(4500));
+      const got = await waiting;
+      expect(got.map((a) => a.approvalId)).toEqual([approvalId]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(pushed).toEqual([
+        {
+          endpoint: 'https://push.example.net/send/abc',
+          keys: { p256dh: 'BPub', auth: 'secret-auth' },
+          payload: { type: 'approval', approvalId },
+        },
+      ]);
+    } finally {
+      services.push = real;
+    }
+    // The subscription's keys are sealed at rest.
+    const row = await t.sesame.services.db.selectFrom('app_push_subscriptions').selectAll().executeTakeFirstOrThrow();
+    expect(row.keys_sealed).not.toContain('secret-auth');
+  });
+
+  it('push bombing: at most 5 unanswered requests to the app per 10 minutes; approved ones do not count', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    for (let i = 0; i < 6; i++) {
+      await sendToApp(c.id, PAYMENT(100 + i));
+      await device.approve(await pending(device), { pin: PIN });
+    }
+    for (let i = 0; i < 5; i++) await sendToApp(c.id, { type: 'login' });
+    const opId = await t.createOperation(c.id, { type: 'login' });
+    const sixth = await t.api('POST', `/v1/operations/${opId}/app-approvals`);
+    expect(sixth.status).toBe(429);
+    expect(sixth.body.code).toBe('ERR_TOO_MANY_APPROVAL_REQUESTS');
+    t.clock.advance(10 * 60_000 + 1000);
+    const later = await t.createOperation(c.id, { type: 'login' });
+    expect((await t.api('POST', `/v1/operations/${later}/app-approvals`)).status).toBe(201);
+  });
+
+  it('branch activation: face to face only, initiated with an SMS, 24 h to finish, then subscribed with date and time', async () => {
+    // No card and no email: only a branch activation is possible for this customer.
+    const c = await customer({ hasActiveCard: false });
+    const branch = await createAdvisor(t.sesame.services, { name: 'Agence', roles: ['app_enrolment'], channel: 'branch' });
+    const remote = await createAdvisor(t.sesame.services, { name: 'CRC', roles: ['app_enrolment'], channel: 'phone' });
+    const initiate = (token: string, faceToFace: boolean) =>
+      t.api('POST', `/v1/advisor/customers/${c.id}/app-activations`, { faceToFace }, { auth: token });
+    expect((await initiate(remote.token, true)).status).toBe(403);
+    expect((await initiate(branch.token, false)).status).toBe(403);
+
+    const first = await initiate(branch.token, true);
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(first.body).toMatchObject({ status: 'initiated', channel: 'branch' });
+    const sms = await nextSms(c.mobile!);
+    expect(sms).toContain('24 h');
+    const code = /code ([A-Z0-9-]{14})/.exec(sms)![1]!;
+    expect((await t.api('GET', `/v1/customers/${c.id}/app-activations`)).body.activations[0].status).toBe('initiated');
+    // 24 h later the initiation has disappeared.
+    t.clock.advance(24 * 3_600_000 + 1000);
+    const late = await failureOf(
+      testDevice(t.sesame.app).activate({ activationCode: code, pin: PIN, deviceName: 'iPhone', platform: 'node' }),
+    );
+    expect(late.code).toBe('ERR_ACTIVATION_EXPIRED');
+    expect((await t.api('GET', `/v1/customers/${c.id}/app-activations`)).body.activations).toEqual([]);
+
+    await initiate(branch.token, true);
+    const code2 = /code ([A-Z0-9-]{14})/.exec(await nextSms(c.mobile!))![1]!;
+    t.clock.advance(23 * 3_600_000);
+    const device = testDevice(t.sesame.app);
+    const reg = await device.activate({ activationCode: code2, pin: PIN, deviceName: 'iPhone', platform: 'node' });
+    // The SMS to the secure number already was the second channel.
+    expect(reg).toMatchObject({ status: 'active', confirmation: null });
+    const listed = (await t.api('GET', `/v1/customers/${c.id}/app-activations`)).body.activations[0];
+    expect(listed).toMatchObject({ status: 'subscribed', channel: 'branch', subscribedAt: t.clock.now().toISOString() });
+  });
+
+  it('transfer to a new phone revokes the old installation', async () => {
+    const c = await customer();
+    const oldPhone = await activate(c);
+    const newPhone = await activate(c, 'transfer');
+    const denied = await failureOf(oldPhone.info());
+    expect(denied.code).toBe('ERR_DEVICE_UNKNOWN');
+    expect((await newPhone.info()).status).toBe('active');
+    await sendToApp(c.id, PAYMENT(100));
+    expect(await newPhone.pendingApprovals()).toHaveLength(1);
+  });
+
+  it('closing the app falls back to SMS codes automatically', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    const closed = await device.close();
+    expect(closed.fallback).toMatchObject({ method: 'sms' });
+    const ways = await t.api('GET', `/v1/customers/${c.id}/ways-in`);
+    expect(ways.body.methods.map((m: { kind: string }) => m.kind)).toEqual(['sms']);
+    const opId = await t.createOperation(c.id, { type: 'login' });
+    expect((await t.api('POST', `/v1/operations/${opId}/app-approvals`)).body.code).toBe('ERR_NO_APP');
+    const sent = await t.api('POST', `/v1/operations/${opId}/challenges`, { method: 'sms' });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+  });
+
+  it('changing the PIN: the old PIN is checked by the server (and counted); then only the new one works', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    const wrong = await failureOf(device.changePin('999999', '135790'));
+    expect(wrong.problem).toMatchObject({ code: 'ERR_AUTHENTICATION_FAILED', remainingAttempts: 4 });
+    await device.changePin(PIN, '135790');
+    await sendToApp(c.id, PAYMENT(300));
+    const a = await pending(device);
+    expect((await failureOf(device.approve(a, { pin: PIN }))).status).toBe(401);
+    await device.approve(a, { pin: '135790' });
+  });
+
+  it('offline mode: the QR code is verified by the app, and its 2 × 8 digits authorise that operation once', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    const opId = await t.createOperation(c.id, PAYMENT(7700));
+    const qr = await t.api('POST', `/v1/operations/${opId}/app-offline-challenges`);
+    expect(qr.status).toBe(201);
+    const { data, code } = await device.offlineCode(qr.body.qr, PIN);
+    expect(data).toMatchObject({ amount: { value: 7700 } });
+    expect(code).toMatch(/^\d{8}-\d{8}$/);
+    const wrongPin = await device.offlineCode(qr.body.qr, '000000');
+    const bad = await t.api('POST', `/v1/operations/${opId}/authenticate`, { factors: [{ method: 'app_offline', code: wrongPin.code }] });
+    expect(bad.status).toBe(401);
+    const ok = await t.api('POST', `/v1/operations/${opId}/authenticate`, { factors: [{ method: 'app_offline', code }] });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body.methods).toEqual(['app_offline']);
+    // A forged QR code (another signature) is refused by the app.
+    const [h, p] = (qr.body.qr as string).split('.');
+    await expect(device.offlineCode(`${h}.${p}.AAAA`, PIN)).rejects.toThrow(/not issued by your bank/);
+  });
+
+  it('a phone used regularly becomes a trusted device', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    for (let day = 0; day < 5; day++) {
+      expect((await device.info()).trusted).toBe(false);
+      await sendToApp(c.id, PAYMENT(100 + day));
+      await device.approve(await pending(device), { pin: PIN });
+      t.clock.advance(24 * 3_600_000);
+    }
+    expect((await device.info()).trusted).toBe(true);
+  });
+
+  it('a device that fails its integrity check cannot be activated', async () => {
+    const c = await customer();
+    const started = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
+    const err = await failureOf(
+      testDevice(t.sesame.app).activate({
+        activationCode: started.body.activationCode,
+        pin: PIN,
+        deviceName: 'Rooted',
+        platform: 'node',
+        attestation: { format: 'dev', evidence: 'compromised' },
+      }),
+    );
+    expect(err.code).toBe('ERR_DEVICE_INTEGRITY');
+  });
+
+  it('device requests must be signed by the installation, recent, and not replayed', async () => {
+    const unsigned = await t.api('GET', '/v1/device/me', undefined, { auth: null });
+    expect(unsigned.status).toBe(401);
+    const forged = await t.sesame.app.inject({
+      method: 'GET',
+      url: '/v1/device/me',
+      headers: {
+        authorization: `SesameDevice id="nope", ts="${t.clock.now().getTime()}", nonce="AAAAAAAAAAAAAAAAAAAAAA", sig="${'A'.repeat(86)}"`,
+      },
+    });
+    expect(forged.statusCode).toBe(401);
+
+    const c = await customer();
+    const { store } = await activateTestDevice(t.sesame.app, t.apiKey, { id: c.id, mobile: c.mobile! });
+    const state = (await store.load())!;
+    const signer = { id: state.authenticatorId, key: state.possessionKey };
+    const body = JSON.stringify({ login: false, operations: false });
+    const send = (authorization: string, payload = body) =>
+      t.sesame.app.inject({
+        method: 'PUT',
+        url: '/v1/device/biometrics',
+        headers: { authorization, 'content-type': 'application/json' },
+        payload,
+      });
+    const header = await signedDeviceHeader(signer, { method: 'PUT', url: '/v1/device/biometrics', body, ts: t.clock.now().getTime() });
+    expect((await send(header)).statusCode).toBe(200);
+    const replay = await send(header);
+    expect(replay.statusCode).toBe(401);
+    expect(replay.json().code).toBe('ERR_DEVICE_REPLAY');
+    // The signature covers the body: another body with the same header does not verify.
+    const other = await send(
+      await signedDeviceHeader(signer, { method: 'PUT', url: '/v1/device/biometrics', body, ts: t.clock.now().getTime() }),
+      JSON.stringify({ login: true, operations: true }),
+    );
+    expect(other.json().code).toBe('ERR_DEVICE_SIGNATURE');
+    const stale = await signedDeviceHeader(signer, {
+      method: 'PUT',
+      url: '/v1/device/biometrics',
+      body,
+      ts: t.clock.now().getTime() - 6 * 60_000,
+    });
+    expect((await send(stale)).json().code).toBe('ERR_DEVICE_CLOCK');
+  });
+});

@@ -1,0 +1,223 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TOTP } from 'otpauth';
+import type { Browser, CDPSession, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sesame } from '../../src/app.js';
+import type { ManualClock } from '../../src/core/clock.js';
+import { CHROMIUM, launchChromium } from '../support/chromium.js';
+import { startDemoSesame } from '../support/demo-sesame.js';
+
+/**
+ * Passkeys and security keys in the demo web banking, in Debian's Chromium with CDP virtual
+ * authenticators (Chromium's own WebAuthn stack: CTAP2, user verification, signature counters). The
+ * customer registers a passkey on "Ma sécurité" (a platform authenticator), logs in with it, then
+ * registers a USB security key and pays a transfer with it; a wrong password with a genuine key is the
+ * generic refusal, and the key must be used again for a fresh challenge.
+ * WebAuthn needs a secure context and a domain as RP ID: the pages are opened at http://localhost:<port>,
+ * the server's public URL. Screenshots land in /tmp/passkeys-*.png.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe.skipIf(!fs.existsSync(CHROMIUM))('passkeys and security keys in the web banking, in Chromium', () => {
+  let sesame: Sesame;
+  let clock: ManualClock;
+  let customer: { ref: string; password: string; totpSecret: string };
+  let totp: TOTP;
+  let browser: Browser;
+  let page: Page;
+  let cdp: CDPSession;
+  let origin: string;
+  let platformKey: string;
+  let usbKey: string;
+
+  const freshCode = () => {
+    clock.advanceSeconds(30);
+    return totp.generate({ timestamp: clock.now().getTime() });
+  };
+  const shot = (name: string) => page.screenshot({ path: `/tmp/passkeys-${name}.png`, fullPage: true });
+  const addAuthenticator = async (transport: 'internal' | 'usb') =>
+    (
+      await cdp.send('WebAuthn.addVirtualAuthenticator', {
+        options: {
+          protocol: 'ctap2',
+          transport,
+          hasResidentKey: true,
+          hasUserVerification: true,
+          isUserVerified: true,
+          automaticPresenceSimulation: true,
+        },
+      })
+    ).authenticatorId;
+  const credentialsOf = async (authenticatorId: string) => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+  const webauthnRows = () =>
+    sesame.services.db
+      .selectFrom('authenticators')
+      .innerJoin('customers', 'customers.id', 'authenticators.customer_id')
+      .select([
+        'authenticators.id',
+        'authenticators.label',
+        'authenticators.status',
+        'authenticators.params',
+        'authenticators.last_used_at',
+      ])
+      .where('customers.external_ref', '=', customer.ref)
+      .where('authenticators.kind', '=', 'webauthn')
+      .orderBy('authenticators.created_at')
+      .execute();
+  const lastSuccess = async () => {
+    const row = await sesame.services.db
+      .selectFrom('audit_events')
+      .select(['data'])
+      .where('type', '=', 'sca.succeeded')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    return row.data as { operationType: string; methods: string[]; categories: string[] };
+  };
+
+  async function logIn(withPasskey: boolean) {
+    await page.getByTestId('login-ref').fill(customer.ref);
+    await page.getByTestId('login-password').fill(customer.password);
+    await page.getByTestId('login-continue').click();
+    if (withPasskey) {
+      await page.getByTestId('login-method-webauthn').click();
+      await page.getByTestId('login-passkey-ready').waitFor();
+    } else {
+      await page.getByTestId('login-code').fill(freshCode());
+    }
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('accounts-page').waitFor();
+  }
+
+  async function registerKey(label: string, attachment: 'platform' | 'cross-platform') {
+    await page.getByTestId('nav-security').click();
+    await page.getByTestId('passkeys-panel').waitFor();
+    await page.getByTestId('passkey-label').fill(label);
+    await page.getByTestId(`passkey-kind-${attachment}`).check();
+    // The customer can already authenticate: the new key is confirmed with the password and the app's code.
+    await page.getByTestId('passkey-password').fill(customer.password);
+    await page.getByTestId('passkey-code').fill(freshCode());
+    await page.getByTestId('passkey-add').click();
+    await page.getByTestId('passkey-added').waitFor();
+  }
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, ['scripts/build-web-if-stale.mjs'], { cwd: root, stdio: 'inherit' });
+    const port = await freePort();
+    // PORT set (not 0): the public URL stays http://localhost:<port>, so the RP ID is "localhost".
+    ({ sesame, clock, customer, totp } = await startDemoSesame({ PORT: String(port) }));
+    origin = `http://localhost:${port}`;
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable', { enableUI: false });
+    platformKey = await addAuthenticator('internal');
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await sesame?.close();
+  });
+
+  it('registers a passkey from "Ma sécurité", confirmed with the password and the app’s code', async () => {
+    expect(sesame.services.config.publicUrl).toBe(origin);
+    await page.goto(origin + '/login');
+    await logIn(false);
+    await registerKey('Mon ordinateur', 'platform');
+    await shot('registered');
+
+    const items = page.getByTestId('passkey-item');
+    await expect.poll(() => items.count()).toBe(1);
+    expect(await items.first().innerText()).toContain('Mon ordinateur');
+    const rows = await webauthnRows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ label: 'Mon ordinateur', status: 'active' });
+    // The browser's authenticator holds the key for this RP ID, the server its public part only.
+    const creds = await credentialsOf(platformKey);
+    expect(creds).toHaveLength(1);
+    expect(creds[0]!.rpId).toBe('localhost');
+    expect((rows[0]!.params as { credentialId: string }).credentialId).toBe(
+      Buffer.from(creds[0]!.credentialId, 'base64').toString('base64url'),
+    );
+  });
+
+  it('logs in with the password and the passkey (one gesture: possession and inherence)', async () => {
+    await page.getByTestId('logout').click();
+    await page.waitForURL('**/login');
+    await page.getByTestId('login-ref').fill(customer.ref);
+    await page.getByTestId('login-password').fill(customer.password);
+    await page.getByTestId('login-continue').click();
+    await page.getByTestId('login-method-webauthn').waitFor();
+    expect(await page.getByTestId('login-method-webauthn').innerText()).toBe('Utiliser ma clé d’accès ou clé de sécurité');
+    await page.getByTestId('login-method-webauthn').click();
+    await page.getByTestId('login-passkey-ready').waitFor();
+    await shot('login-ready');
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('accounts-page').waitFor();
+
+    const success = await lastSuccess();
+    expect(success.operationType).toBe('login');
+    expect(success.methods).toEqual(['password', 'webauthn']);
+    expect([...success.categories].sort()).toEqual(['inherence', 'knowledge', 'possession']);
+    const [row] = await webauthnRows();
+    expect(row!.last_used_at).not.toBeNull();
+  });
+
+  it('registers a USB security key, then pays a transfer with it; a wrong password is refused and the key asked again', async () => {
+    // Only the USB key is plugged in from now on.
+    await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: platformKey });
+    usbKey = await addAuthenticator('usb');
+    await registerKey('YubiKey', 'cross-platform');
+    expect((await webauthnRows()).map((r) => r.label)).toEqual(['Mon ordinateur', 'YubiKey']);
+
+    await page.getByTestId('nav-transfer').click();
+    await page.getByTestId('transfer-form').waitFor();
+    await page.getByTestId('transfer-payee').fill('Plomberie Martin');
+    await page.getByTestId('transfer-iban').fill('FR76 3000 6000 0112 3456 7890 189');
+    await page.getByTestId('transfer-amount').fill('80,00');
+    await page.getByTestId('transfer-continue').click();
+    await page.getByTestId('transfer-confirm').waitFor();
+
+    // A genuine key with a wrong password: the one generic refusal, and that assertion is spent.
+    await page.getByTestId('confirm-password').fill('not my password');
+    await page.getByTestId('confirm-method-webauthn').click();
+    await page.getByTestId('confirm-passkey-ready').waitFor();
+    await page.getByTestId('confirm-submit').click();
+    await page.getByTestId('confirm-error').waitFor();
+    expect(await page.getByTestId('confirm-error').getAttribute('data-code')).toBe('ERR_AUTHENTICATION_FAILED');
+    await shot('transfer-refused');
+
+    await page.getByTestId('confirm-password').fill(customer.password);
+    await page.getByTestId('confirm-method-webauthn').click();
+    await page.getByTestId('confirm-passkey-ready').waitFor();
+    await page.getByTestId('confirm-submit').click();
+    await page.getByTestId('transfer-success').waitFor();
+    expect(await page.getByTestId('success-text').innerText()).toContain('Plomberie Martin');
+    await shot('transfer-success');
+
+    const success = await lastSuccess();
+    expect(success).toMatchObject({ operationType: 'payment', methods: ['password', 'webauthn'] });
+    // The USB key signed (twice: the refused attempt and the approval), its counter kept by the server.
+    const [usb] = await credentialsOf(usbKey);
+    expect(usb!.signCount).toBeGreaterThanOrEqual(2);
+    const yubikey = (await webauthnRows()).find((r) => r.label === 'YubiKey')!;
+    expect((yubikey.params as { counter: number }).counter).toBe(usb!.signCount);
+  });
+});
