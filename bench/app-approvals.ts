@@ -9,17 +9,12 @@
  *
  * Part of `npm run bench`; on its own (PGlite, a few seconds): `npx tsx bench/app-approvals.ts [--seconds=3]`.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { MemoryDeviceStore, SesameDevice, type PendingApproval } from '../sdk/device/src/index.js';
 import { Client } from './lib/http.js';
-import { pgliteCommitLimit } from './lib/limits.js';
 import { closedLoop } from './lib/load.js';
-import { createApiKey, serverEnv, sleep, startServer, tempDir } from './lib/procs.js';
+import { sleep } from './lib/procs.js';
+import { runStandalone } from './lib/standalone.js';
 import type { RunResult } from './lib/stats.js';
-import { markdownTable } from './lib/table.js';
 import { ecdsaVerifyLimit } from './webauthn.js';
 
 const PIN = '482913';
@@ -135,56 +130,15 @@ export async function runApprovals(devices: AppDevice[], concurrency: number, se
   });
 }
 
-/** Standalone: one PGlite server, a few seconds of load, one table row. */
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } }, strict: true });
-  const seconds = Number(values.seconds);
-  if (!(seconds > 0 && seconds <= 60)) throw new Error('--seconds is from 1 to 60');
-  const concurrency = 16;
-  const work = tempDir('app');
-  try {
-    const commits = await pgliteCommitLimit(path.join(work, 'limit'), { concurrency, seconds: 2 });
+runStandalone(import.meta.url, {
+  tag: 'app',
+  scenario: '(g) app approval (PIN) on an existing payment op → auth code',
+  async run({ client, srv, concurrency, seconds }) {
     const ecdsa = ecdsaVerifyLimit(1);
-    const env = serverEnv({ dataDir: path.join(work, 'data'), databaseUrl: null });
-    const apiKey = await createApiKey(env);
-    const srv = await startServer(env, work);
-    const client = new Client(srv.url, apiKey, concurrency);
-    try {
-      const devices = await setUpAppDevices(client, { count: 2 * concurrency, concurrency, tag: 'solo', serverUrl: srv.url });
-      const prep = await prepareApprovals(client, devices, { want: 400 * seconds, concurrency, budgetMs: 30_000 });
-      process.stderr.write(`[app] ${prep.created} operations sent to the apps in ${prep.seconds.toFixed(1)} s\n`);
-      const r = await runApprovals(devices, concurrency, seconds);
-      console.log(
-        markdownTable([
-          {
-            database: 'PGlite',
-            scenario: '(g) app approval (PIN) on an existing payment op → auth code',
-            flowsPerSecond: r.perSecond,
-            p50: r.p50,
-            p99: r.p99,
-            limit: { what: commits.what, value: commits.perSecond },
-            ratio: r.perSecond / commits.perSecond,
-            target: '—',
-            pass: null,
-            notes: [`Raw ${ecdsa.what}: ${Math.round(ecdsa.perSecond)}. ${r.errors ? `${r.errors} errors, e.g. ${r.firstError}` : ''}`],
-          },
-        ]),
-      );
-    } finally {
-      client.close();
-      await srv.stop();
-    }
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
-  }
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().then(
-    () => process.exit(0),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+    const devices = await setUpAppDevices(client, { count: 2 * concurrency, concurrency, tag: 'solo', serverUrl: srv.url });
+    const prep = await prepareApprovals(client, devices, { want: 400 * seconds, concurrency, budgetMs: 30_000 });
+    process.stderr.write(`[app] ${prep.created} operations sent to the apps in ${prep.seconds.toFixed(1)} s\n`);
+    const result = await runApprovals(devices, concurrency, seconds);
+    return { result, notes: [`Raw ${ecdsa.what}: ${Math.round(ecdsa.perSecond)}.`] };
+  },
+});

@@ -8,17 +8,12 @@
  * Part of `npm run bench`; on its own (PGlite, a few seconds): `npx tsx bench/webauthn.ts [--seconds=3]`.
  */
 import { createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { SoftAuthenticator } from '../test/support/soft-webauthn.js';
 import { Client } from './lib/http.js';
-import { pgliteCommitLimit, type Limit } from './lib/limits.js';
+import type { Limit } from './lib/limits.js';
 import { closedLoop } from './lib/load.js';
-import { createApiKey, serverEnv, startServer, tempDir } from './lib/procs.js';
+import { runStandalone } from './lib/standalone.js';
 import type { RunResult } from './lib/stats.js';
-import { markdownTable } from './lib/table.js';
 
 const PAYMENT = {
   type: 'payment',
@@ -131,58 +126,18 @@ export function ecdsaVerifyLimit(seconds: number): Limit {
   return { what: 'ECDSA P-256 verifies/s (1 core)', perSecond: n / seconds };
 }
 
-/** Standalone: one PGlite server, a few seconds of load, one table row. */
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } }, strict: true });
-  const seconds = Number(values.seconds);
-  if (!(seconds > 0 && seconds <= 60)) throw new Error('--seconds is from 1 to 60');
-  const concurrency = 16;
-  const work = tempDir('webauthn');
-  try {
-    const commits = await pgliteCommitLimit(path.join(work, 'limit'), { concurrency, seconds: 2 });
+runStandalone(import.meta.url, {
+  tag: 'webauthn',
+  scenario: '(f) WebAuthn assertion on an existing payment op → auth code',
+  async run({ client, srv, concurrency, seconds }) {
     const ecdsa = ecdsaVerifyLimit(1);
-    const env = serverEnv({ dataDir: path.join(work, 'data'), databaseUrl: null });
-    const apiKey = await createApiKey(env);
-    const srv = await startServer(env, work);
-    const client = new Client(srv.url, apiKey, concurrency);
-    try {
-      const customers = await setUpWebAuthnCustomers(client, { count: 2 * concurrency, concurrency, tag: 'solo', serverUrl: srv.url });
-      const prep = await prepareWebAuthn(client, customers, { want: 400 * seconds, concurrency, budgetMs: 20_000 });
-      process.stderr.write(`[webauthn] ${prep.created} operations with their assertion ready in ${prep.seconds.toFixed(1)} s\n`);
-      const r = await runWebAuthn(client, prep.queues, concurrency, seconds);
-      console.log(
-        markdownTable([
-          {
-            database: 'PGlite',
-            scenario: '(f) WebAuthn assertion on an existing payment op → auth code',
-            flowsPerSecond: r.perSecond,
-            p50: r.p50,
-            p99: r.p99,
-            limit: { what: commits.what, value: commits.perSecond },
-            ratio: r.perSecond / commits.perSecond,
-            target: '—',
-            pass: null,
-            notes: [
-              `Raw ${ecdsa.what}: ${Math.round(ecdsa.perSecond)} (ratio ${(r.perSecond / ecdsa.perSecond).toFixed(3)}). ${r.errors ? `${r.errors} errors, e.g. ${r.firstError}` : ''}`,
-            ],
-          },
-        ]),
-      );
-    } finally {
-      client.close();
-      await srv.stop();
-    }
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
-  }
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().then(
-    () => process.exit(0),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+    const customers = await setUpWebAuthnCustomers(client, { count: 2 * concurrency, concurrency, tag: 'solo', serverUrl: srv.url });
+    const prep = await prepareWebAuthn(client, customers, { want: 400 * seconds, concurrency, budgetMs: 20_000 });
+    process.stderr.write(`[webauthn] ${prep.created} operations with their assertion ready in ${prep.seconds.toFixed(1)} s\n`);
+    const result = await runWebAuthn(client, prep.queues, concurrency, seconds);
+    return {
+      result,
+      notes: [`Raw ${ecdsa.what}: ${Math.round(ecdsa.perSecond)} (ratio ${(result.perSecond / ecdsa.perSecond).toFixed(3)}).`],
+    };
+  },
+});

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the web front-ends (`vite build` → web/dist) only when needed: web/dist is missing, or a source
-// file (web/src, web/app, web/public, web/index.html, sdk/device/src, vite.config.ts) is newer than the last build. Run by
+// file (web/src, web/app, web/shared, web/public, web/index.html, sdk/device/src, vite.config.ts) is newer than the last build. Run by
 // `npm start` (prestart) and by the browser tests, so a fresh checkout just works and a warm one starts
 // at once. Plain Node ESM, no dependency beyond Vite itself.
 import { spawnSync } from 'node:child_process';
@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const builtMarker = path.join(root, 'web', 'dist', 'index.html');
-const sources = ['web/src', 'web/app', 'web/public', 'web/index.html', 'sdk/device/src', 'vite.config.ts'].map((p) => path.join(root, p));
+const sources = ['web/src', 'web/app', 'web/shared', 'web/public', 'web/index.html', 'sdk/device/src', 'vite.config.ts'].map((p) =>
+  path.join(root, p),
+);
 
 /** Newest modification time under `p` (a file or a folder), 0 if it does not exist. */
 function newestMtime(p) {

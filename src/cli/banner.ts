@@ -9,6 +9,7 @@ export function printBanner(config: Config, sesame: Sesame): void {
     `  Sésame is running (${config.mode}, ${sesame.services.store.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
     '',
     ...(sesame.demo ? [`  Demo web banking   ${url}/`] : []),
+    `  Authenticator app  ${url}/app   (the reference PWA: activate it from "Ma sécurité" in the web banking)`,
     `  API reference      ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
     `  Health             ${url}/health  ${url}/ready`,
   ];
@@ -17,7 +18,7 @@ export function printBanner(config: Config, sesame: Sesame): void {
   if (demo) {
     lines.push('  Demo customers (identifier / password / TOTP seed, codes by SMS or call, hardware tokens):');
     for (const c of demo.customers) {
-      const totp = c.totpSecret ? `${c.totpSecret}   code: oathtool --totp -b ${c.totpSecret}` : 'no authenticator app';
+      const totp = c.totpSecret ? `${c.totpSecret}   code: oathtool --totp -b ${c.totpSecret}` : 'no TOTP app';
       lines.push(`    ${c.ref.padEnd(8)} ${c.password.padEnd(18)} ${totp}`);
       for (const p of c.phones) lines.push(`    ${''.padEnd(8)} ${''.padEnd(18)} ${p}`);
       const pad = `    ${''.padEnd(8)} ${''.padEnd(18)} `;

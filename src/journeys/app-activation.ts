@@ -11,6 +11,7 @@ import { appendAudit, customerChain } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import { enqueueEvent } from '../store/outbox.js';
 import type { CustomerRow } from '../store/schema.js';
+import { activeApp } from './app-approvals.js';
 import { attestationVerdict, type AttestationEvidence } from './app-attestation.js';
 import { insertAuthenticator } from './authenticators.js';
 import { findCustomer, iso } from './customers.js';
@@ -50,13 +51,7 @@ const factsOf = (c: CustomerRow) => ({
 export async function appEligibility(s: Services, customerId: string, channel: 'self' | 'branch' = 'self'): Promise<EligibilityView> {
   const c = await findCustomer(s.db, customerId);
   const missing = eligibilityGaps(factsOf(c), s.clock.now(), channel, s.config.app);
-  const app = await s.db
-    .selectFrom('authenticators')
-    .select('id')
-    .where('customer_id', '=', customerId)
-    .where('kind', '=', 'app')
-    .where('status', '=', 'active')
-    .executeTakeFirst();
+  const app = await activeApp(s.db, customerId);
   return { customerId, eligible: missing.length === 0, missing, delayLiftedAt: iso(c.app_delay_lifted_at), hasApp: !!app };
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import type { PendingApproval } from '../../sdk/device/src/device.js';
 import { numberMatch, recordUse } from '../core/app-lifecycle.js';
 import { AuthenticationFailed, Conflict, NotFound, TooManyRequests, Unprocessable } from '../core/errors.js';
 import { methodAllowed } from '../core/policy.js';
@@ -9,6 +10,7 @@ import { approvalCodeSealContext, verifyPossessionSignature, type AppParams } fr
 import type { Services } from '../context.js';
 import { appendAudit, customerChain } from '../store/audit.js';
 import { enqueueEvent } from '../store/outbox.js';
+import type { Db } from '../store/db.js';
 import type { AuthenticatorRow, OperationRow } from '../store/schema.js';
 import { authenticateOperation } from './authenticate.js';
 import { iso } from './customers.js';
@@ -45,8 +47,9 @@ export interface ApprovalRequestView {
   fraudDeclared: boolean;
 }
 
-async function activeApp(s: Services, customerId: string): Promise<AuthenticatorRow | undefined> {
-  return s.db
+/** The customer's app installation, if active (one at most). */
+export function activeApp(db: Db, customerId: string): Promise<AuthenticatorRow | undefined> {
+  return db
     .selectFrom('authenticators')
     .selectAll()
     .where('customer_id', '=', customerId)
@@ -62,7 +65,7 @@ export async function requestApproval(s: Services, rpId: string, operationId: st
   if (!methodAllowed(s.scaPolicy, op.type as OperationType, 'app')) {
     throw new Unprocessable('ERR_METHOD_NOT_ALLOWED', `The app cannot be used for a ${op.type} operation.`);
   }
-  const app = await activeApp(s, op.customer_id);
+  const app = await activeApp(s.db, op.customer_id);
   if (!app) throw new Conflict('ERR_NO_APP', 'The customer has no active app: offer another method (SMS, call, token, passkey).');
   const policy = s.config.app;
   const match = op.type === 'login' ? numberMatch(randomInt) : null;
@@ -160,17 +163,8 @@ export async function approvalStatus(s: Services, rpId: string, operationId: str
   };
 }
 
-export interface PendingApprovalView {
-  approvalId: string;
-  operationId: string;
-  data: Record<string, unknown>;
-  linkHash: string;
-  nonce: string;
-  numberOptions: number[] | null;
-  requester: string;
-  createdAt: string;
-  expiresAt: string;
-}
+/** An operation waiting in the app: the SDK's `PendingApproval`, one definition for both sides. */
+export type PendingApprovalView = PendingApproval;
 
 /** What waits for this installation (the app's list), oldest first. */
 export async function pendingForDevice(s: Services, authenticatorId: string): Promise<PendingApprovalView[]> {
@@ -189,7 +183,7 @@ export async function pendingForDevice(s: Services, authenticatorId: string): Pr
   return rows.map((r) => ({
     approvalId: r.id,
     operationId: r.operation_id,
-    data: r.data as Record<string, unknown>,
+    data: r.data as PendingApproval['data'],
     linkHash: r.link_hash,
     nonce: r.nonce,
     numberOptions: r.number_options,

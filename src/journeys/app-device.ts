@@ -1,4 +1,5 @@
 import { generateRegistrationOptions } from '@simplewebauthn/server';
+import type { DeviceInfo } from '../../sdk/device/src/device.js';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { Conflict, Unprocessable } from '../core/errors.js';
@@ -20,15 +21,8 @@ import { createOperation } from './operations.js';
  * neither), its PIN, its push subscription, and closing it — after which SMS codes take over.
  */
 
-export interface DeviceView {
-  authenticatorId: string;
-  status: string;
-  deviceName: string;
-  customer: { displayName: string };
-  activatedAt: string | null;
-  trusted: boolean;
-  biometrics: { enrolled: boolean; login: boolean; operations: boolean };
-}
+/** What the app shows about itself: the SDK's `DeviceInfo`, one definition for both sides. */
+export type DeviceView = DeviceInfo;
 
 export async function deviceView(s: Services, device: AuthenticatorRow): Promise<DeviceView> {
   const fresh = await s.db.selectFrom('authenticators').selectAll().where('id', '=', device.id).executeTakeFirstOrThrow();

@@ -3,6 +3,7 @@ import QRCode from 'qrcode';
 import { Conflict } from '../core/errors.js';
 import { newId } from '../crypto/tokens.js';
 import type { Services } from '../context.js';
+import { activeApp } from './app-approvals.js';
 import { assertPending, findOperation } from './operations.js';
 
 /**
@@ -15,13 +16,7 @@ export async function startOfflineChallenge(s: Services, rpId: string, operation
   const op = await findOperation(s.db, rpId, operationId);
   const now = s.clock.now();
   await assertPending(s.db, op, now);
-  const app = await s.db
-    .selectFrom('authenticators')
-    .select('id')
-    .where('customer_id', '=', op.customer_id)
-    .where('kind', '=', 'app')
-    .where('status', '=', 'active')
-    .executeTakeFirst();
+  const app = await activeApp(s.db, op.customer_id);
   if (!app) throw new Conflict('ERR_NO_APP', 'The customer has no active app.');
   const id = newId();
   const nonce = randomBytes(12).toString('base64url');

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Secret, TOTP } from 'otpauth';
@@ -12,6 +11,7 @@ import type { DemoCustomer } from '../../src/demo/seed.js';
 import { CHROMIUM, launchChromium } from '../support/chromium.js';
 import { hotpCode } from '../../src/methods/hotp/hotp.js';
 import { startDemoSesame } from '../support/demo-sesame.js';
+import { freePort } from '../support/ports.js';
 
 /**
  * The app authenticator in the browser, end to end: the web banking in one tab, the authenticator app
@@ -418,17 +418,6 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the app authenticator (PWA) with the 
     await shot(bank, 'bank-not-eligible');
   }, 120_000);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Non-breaking and narrow spaces (French number formatting) as plain spaces. */
 function spaces(s: string): string {

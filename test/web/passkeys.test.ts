@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TOTP } from 'otpauth';
@@ -10,6 +9,7 @@ import type { Sesame } from '../../src/app.js';
 import type { ManualClock } from '../../src/core/clock.js';
 import { CHROMIUM, launchChromium } from '../support/chromium.js';
 import { startDemoSesame } from '../support/demo-sesame.js';
+import { freePort } from '../support/ports.js';
 
 /**
  * Passkeys and security keys in the demo web banking, in Debian's Chromium with CDP virtual
@@ -21,17 +21,6 @@ import { startDemoSesame } from '../support/demo-sesame.js';
  * the server's public URL. Screenshots land in /tmp/passkeys-*.png.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(!fs.existsSync(CHROMIUM))('passkeys and security keys in the web banking, in Chromium', () => {
   let sesame: Sesame;

@@ -1,3 +1,4 @@
+import type { Lang } from '../shared/i18n.js';
 /**
  * Every sentence of the demo web banking, in French (the default) and English. French is the source:
  * its shape is the type the English dictionary must match, so a missing translation fails to compile.
@@ -457,6 +458,5 @@ const en: Messages = {
   },
 };
 
-export type Lang = 'fr' | 'en';
+export type { Lang };
 export const MESSAGES: Record<Lang, Messages> = { fr, en };
-export const LOCALES: Record<Lang, string> = { fr: 'fr-FR', en: 'en-GB' };

@@ -2,8 +2,7 @@ import { useEffect, useState, useSyncExternalStore } from 'react';
 import { DeviceApiError, type DeviceInfo } from '../../../sdk/device/src/index.js';
 import { ErrorAlert } from './components/ErrorAlert.js';
 import { device } from './device.js';
-import { useI18n } from './i18n.js';
-import type { Lang } from './messages.js';
+import { LangSwitch, useI18n } from './i18n.js';
 import { Activation, activationCodeFrom } from './screens/Activation.js';
 import { Home } from './screens/Home.js';
 import { Settings } from './screens/Settings.js';
@@ -150,7 +149,7 @@ export function App() {
           <img src="/app/icon.svg" alt="" width="28" height="28" />
           {m.appName}
         </span>
-        <LangSwitch />
+        <LangSwitch label={m.language} />
       </header>
       <main className="app-main" id="main">
         {screen}
@@ -175,31 +174,6 @@ export function App() {
           </button>
         </nav>
       )}
-    </div>
-  );
-}
-
-function LangSwitch() {
-  const { lang, setLang, m } = useI18n();
-  const langs: { code: Lang; label: string; name: string }[] = [
-    { code: 'fr', label: 'FR', name: 'Français' },
-    { code: 'en', label: 'EN', name: 'English' },
-  ];
-  return (
-    <div className="lang" role="group" aria-label={m.language}>
-      {langs.map((l) => (
-        <button
-          key={l.code}
-          type="button"
-          lang={l.code}
-          title={l.name}
-          aria-pressed={lang === l.code}
-          onClick={() => setLang(l.code)}
-          data-testid={`lang-${l.code}`}
-        >
-          {l.label}
-        </button>
-      ))}
     </div>
   );
 }

@@ -1,6 +1,5 @@
 import type { Me } from '../api.js';
-import { useI18n } from '../i18n.js';
-import type { Lang } from '../messages.js';
+import { LangSwitch, useI18n } from '../i18n.js';
 import { Link, type Path } from '../router.js';
 
 export function Header({ me, path, onLogout }: { me: Me | null; path: string; onLogout(): void }) {
@@ -21,7 +20,7 @@ export function Header({ me, path, onLogout }: { me: Me | null; path: string; on
           <span>{m.bankName}</span>
         </Link>
         <div className="bar-right">
-          <LangSwitch />
+          <LangSwitch label={m.language} />
           {me && (
             <>
               <span className="who" data-testid="customer-name">
@@ -48,30 +47,5 @@ export function Header({ me, path, onLogout }: { me: Me | null; path: string; on
         </nav>
       )}
     </header>
-  );
-}
-
-function LangSwitch() {
-  const { lang, setLang, m } = useI18n();
-  const langs: { code: Lang; label: string; name: string }[] = [
-    { code: 'fr', label: 'FR', name: 'Français' },
-    { code: 'en', label: 'EN', name: 'English' },
-  ];
-  return (
-    <div className="lang" role="group" aria-label={m.language}>
-      {langs.map((l) => (
-        <button
-          key={l.code}
-          type="button"
-          lang={l.code}
-          title={l.name}
-          aria-pressed={lang === l.code}
-          onClick={() => setLang(l.code)}
-          data-testid={`lang-${l.code}`}
-        >
-          {l.label}
-        </button>
-      ))}
-    </div>
   );
 }
