@@ -50,7 +50,12 @@ export interface AppConfig extends AppPolicy {
   attestation: 'optional' | 'required';
   /** VAPID subject (a mailto: or https: URL) for Web Push; push is sent only when set or in development. */
   pushSubject: string | null;
+  /** Push services a subscription may point to (host names; `*.` for any subdomain): never the bank's own network. */
+  pushHosts: string[];
 }
+
+/** The browsers' push services (Chrome/Edge/Android, Firefox, Safari, Windows). */
+const DEFAULT_PUSH_HOSTS = 'fcm.googleapis.com,updates.push.services.mozilla.com,web.push.apple.com,*.push.apple.com,*.notify.windows.com';
 
 export interface ChannelsConfig {
   sms: 'dev' | 'twilio';
@@ -148,6 +153,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       approvalWindowMinutes: int(env, 'SESAME_APP_APPROVAL_WINDOW_MINUTES', 10, 1, 24 * 60),
       attestation: oneOf(env, 'SESAME_APP_ATTESTATION', ['optional', 'required'], 'optional') as 'optional' | 'required',
       pushSubject: env.SESAME_PUSH_SUBJECT ?? (mode === 'development' ? 'mailto:dev@sesame.invalid' : null),
+      pushHosts: (env.SESAME_PUSH_HOSTS ?? DEFAULT_PUSH_HOSTS)
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
     },
     securePhone: {
       coolingOffHours: int(env, 'SESAME_PHONE_CHANGE_COOLING_OFF_HOURS', 72, 0, 24 * 90),

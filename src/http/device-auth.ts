@@ -36,11 +36,7 @@ export function keepRawJson(app: FastifyInstance): void {
   });
 }
 
-/**
- * `singleUse`: the request's content is itself single-use (an approval: its request id and the device's
- * counter are consumed by the answer), so its nonce is remembered in memory only, like a read's.
- */
-export function requireDevice(s: Services, opts: { allowPending?: boolean; newKey?: boolean; singleUse?: boolean } = {}) {
+export function requireDevice(s: Services, opts: { allowPending?: boolean; newKey?: boolean } = {}) {
   const seen = new Map<string, number>();
   return async (req: FastifyRequest, reply: FastifyReply) => {
     // The device corrects its clock from this header (a phone's clock may be off).
@@ -75,7 +71,9 @@ export function requireDevice(s: Services, opts: { allowPending?: boolean; newKe
     const input = await requestSigningInput({ method: req.method, path: req.url, ts, nonce, body: req.rawBody ?? '' });
     if (!verifyPossessionSignature(key, input, sig))
       throw new Unauthorized('The request signature does not verify.', 'ERR_DEVICE_SIGNATURE');
-    await rememberNonce(s, req.method === 'GET' || opts.singleUse ? seen : null, `${id}:${key.x}`, nonce, now);
+    // Every request that writes keeps its nonce in the database: a replay to another process fails too
+    // (a failed approval changes nothing else, and replayed it would count one more failure).
+    await rememberNonce(s, req.method === 'GET' ? seen : null, `${id}:${key.x}`, nonce, now);
   };
 }
 

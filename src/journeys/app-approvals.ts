@@ -81,7 +81,7 @@ export async function requestApproval(s: Services, rpId: string, operationId: st
       .where('created_at', '>', since)
       // What bombing looks like: requests left unanswered, refused or answered with the wrong number.
       // A customer approving one payment after another is not limited.
-      .where('status', 'not in', ['approved', 'pin_change'])
+      .where('status', 'not in', ['approved', 'pin_confirmation'])
       .executeTakeFirstOrThrow();
     if (Number(recent.n) >= policy.approvalRequestsPerWindow) {
       throw new TooManyRequests(
@@ -115,7 +115,8 @@ export async function requestApproval(s: Services, rpId: string, operationId: st
       .execute();
   });
   s.deviceWakeups.wake(app.id);
-  void pushTo(s, app.id, { type: 'approval', approvalId: id });
+  // Best effort: the app's long poll is the fallback, and a push failure must never fail the request.
+  pushTo(s, app.id, { type: 'approval', approvalId: id }).catch((err: unknown) => console.warn(`web push: ${(err as Error).message}`));
   return {
     approvalId: id,
     operationId: op.id,
@@ -156,11 +157,30 @@ export async function approvalStatus(s: Services, rpId: string, operationId: str
     number: a.number_match,
     expiresAt: iso(a.expires_at)!,
     decidedAt: iso(a.decided_at),
-    ...(a.status === 'approved' && a.code_sealed
-      ? (JSON.parse(s.sealer.open(a.code_sealed, approvalCodeSealContext(a.id)).toString('utf8')) as ApprovedResult)
-      : {}),
+    ...(a.status === 'approved' && a.code_sealed ? await approvedResult(s, a.id, a.code_sealed) : {}),
     fraudDeclared: a.fraud_declared,
   };
+}
+
+/**
+ * What an approval produced. A login's session token is handed over once: it is dropped from the sealed
+ * record when first read (the authentication code stays: it is single-use at the bank anyway).
+ */
+async function approvedResult(s: Services, approvalId: string, sealed: string): Promise<ApprovedResult> {
+  const result = JSON.parse(s.sealer.open(sealed, approvalCodeSealContext(approvalId)).toString('utf8')) as ApprovedResult;
+  if (result.session) {
+    const rest = s.sealer.seal(JSON.stringify({ authenticationCode: result.authenticationCode }), approvalCodeSealContext(approvalId));
+    const taken = await s.db
+      .updateTable('app_approvals')
+      .set({ code_sealed: rest })
+      .where('id', '=', approvalId)
+      .where('code_sealed', '=', sealed)
+      .returning('id')
+      .executeTakeFirst();
+    // Another poll took it first.
+    if (!taken) return { authenticationCode: result.authenticationCode };
+  }
+  return result;
 }
 
 /** An operation waiting in the app: the SDK's `PendingApproval`, one definition for both sides. */
@@ -200,6 +220,7 @@ export async function waitForApprovals(
   seconds: number,
   signal?: AbortSignal,
 ): Promise<PendingApprovalView[]> {
+  // Wall-clock time on purpose: this bounds how long the HTTP request is held, not a business rule.
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     const list = await pendingForDevice(s, authenticatorId);
@@ -209,6 +230,9 @@ export async function waitForApprovals(
     await s.deviceWakeups.wait(authenticatorId, Math.min(left, 2000), signal);
   }
 }
+
+/** What a confirmation with the PIN is for: its operation's `kind` (changing the PIN, biometrics). */
+export type ConfirmationKind = 'app' | 'app_biometric';
 
 export interface Decision {
   decision: 'approve' | 'refuse';
@@ -236,25 +260,41 @@ async function pendingApproval(s: Services, device: AuthenticatorRow, approvalId
     .where('a.id', '=', approvalId)
     .executeTakeFirst();
   if (!row || row.authenticator_id !== device.id) throw new NotFound('Approval');
-  if (row.approval_status !== waiting)
-    throw new Conflict('ERR_APPROVAL_STATE', `This request was already ${row.approval_status}.`, { approvalStatus: row.approval_status });
+  if (row.approval_status !== waiting) {
+    const detail = ['pending', 'pin_confirmation'].includes(row.approval_status)
+      ? 'This request is not of this kind (an operation to approve, or a confirmation the app asked for).'
+      : `This request was already ${row.approval_status}.`;
+    throw new Conflict('ERR_APPROVAL_STATE', detail, { approvalStatus: row.approval_status });
+  }
   if (new Date(row.approval_expires_at) <= s.clock.now()) throw new Conflict('ERR_APPROVAL_EXPIRED', 'This request has expired.');
+  // Authorised by another means, cancelled by the bank, expired: nothing left to approve or refuse.
+  if (row.status !== 'pending') {
+    throw new Conflict('ERR_OPERATION_NOT_PENDING', `The operation is ${row.status}: there is nothing to decide.`, {
+      operationStatus: row.status,
+    });
+  }
   const { approval_id, authenticator_id, approval_status, nonce, number_match, approval_expires_at, ...op } = row;
   return { a: { id: approval_id, nonce, number_match }, op: op as OperationRow };
 }
 
 /**
- * The customer approved in the app: one SCA attempt with the app's proof. `waiting` is the request's
- * state: `pending` for what the app lists, `pin_change` for the PIN change the app asked for itself.
+ * The customer approved in the app: one SCA attempt with the app's proof. By default the request is one
+ * the app lists (`pending`); a confirmation the app asked for itself (`pin_confirmation`: changing the PIN,
+ * enrolling biometrics) names the kind of change its operation must be for, and a PIN change carries the
+ * new knowledge key, written with the success.
  */
 export async function approve(
   s: Services,
   device: AuthenticatorRow,
   approvalId: string,
   d: Decision,
-  waiting: 'pending' | 'pin_change' = 'pending',
+  confirmation?: { kind: ConfirmationKind; newKnowledgeKey?: string },
 ): Promise<{ status: 'approved' }> {
+  const waiting = confirmation ? 'pin_confirmation' : 'pending';
   const { a, op } = await pendingApproval(s, device, approvalId, waiting);
+  if (confirmation && (op.data as { kind?: string }).kind !== confirmation.kind) {
+    throw new Conflict('ERR_APPROVAL_STATE', 'This confirmation was asked for another change.');
+  }
   const proof = {
     method: 'app',
     authenticatorId: device.id,
@@ -265,7 +305,7 @@ export async function approve(
       possession: d.possession,
       knowledge: d.knowledge,
       biometric: d.biometric,
-      expected: { nonce: a.nonce, numberMatch: a.number_match },
+      expected: { nonce: a.nonce, numberMatch: a.number_match, newKnowledgeKey: confirmation?.newKnowledgeKey },
     },
   };
   try {
@@ -367,12 +407,15 @@ export async function refuse(
       .returning('id')
       .executeTakeFirst();
     if (!moved || !claimed) throw new Conflict('ERR_APPROVAL_STATE', 'This request was already answered.');
-    await tx
+    const cancelled = await tx
       .updateTable('operations')
       .set({ status: 'cancelled', completed_at: now })
       .where('id', '=', op.id)
       .where('status', '=', 'pending')
-      .execute();
+      .returning('id')
+      .executeTakeFirst();
+    // Authorised meanwhile (another method, another process): a refusal can no longer stop it.
+    if (!cancelled) throw new Conflict('ERR_OPERATION_NOT_PENDING', 'The operation is no longer pending: it could not be refused.');
     await announceRefusal(tx, op, device.id, fraud, now);
   });
   return { status: 'refused', fraudDeclared: fraud, message: REFUSAL_MESSAGE[fraud ? 'fraud' : 'plain'][locale] };

@@ -1,18 +1,18 @@
 import { generateRegistrationOptions } from '@simplewebauthn/server';
-import type { DeviceInfo } from '../../sdk/device/src/device.js';
+import type { DeviceInfo, PendingApproval } from '../../sdk/device/src/device.js';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { Conflict, Unprocessable } from '../core/errors.js';
 import { maskPhone } from '../channels/index.js';
 import { newId } from '../crypto/tokens.js';
-import { sealAppSecrets, type AppParams } from '../methods/app/keys.js';
+import type { AppParams } from '../methods/app/keys.js';
 import { challengeOf, verifyWebAuthnRegistration } from '../methods/webauthn/assertion.js';
 import { consumeChallenge, issueChallenge, webauthnRelyingParty } from '../methods/webauthn/challenges.js';
 import type { Services } from '../context.js';
 import { appendAudit, customerChain } from '../store/audit.js';
 import { enqueueEvent } from '../store/outbox.js';
 import type { AuthenticatorRow } from '../store/schema.js';
-import { approve, type Decision } from './app-approvals.js';
+import { approve, type ConfirmationKind, type Decision } from './app-approvals.js';
 import { findCustomer, iso } from './customers.js';
 import { createOperation } from './operations.js';
 
@@ -64,7 +64,7 @@ export async function biometricRegistrationOptions(s: Services, device: Authenti
 export async function enrolBiometrics(
   s: Services,
   device: AuthenticatorRow,
-  body: { credential: Record<string, unknown>; login: boolean; operations: boolean },
+  body: { credential: Record<string, unknown>; login: boolean; operations: boolean; confirmation: PinConfirmation },
 ): Promise<{ credentialId: string }> {
   const rp = webauthnRelyingParty(s.config);
   const challenge = challengeOf(body.credential);
@@ -87,6 +87,28 @@ export async function enrolBiometrics(
       'The biometric key could not be registered (expired request, or no user verification): try again.',
     );
   }
+  // The phone's own authenticator only, of an accepted model: not a security key brought by someone else.
+  if (body.credential.authenticatorAttachment !== 'platform') {
+    throw new Unprocessable('ERR_BIOMETRIC_NOT_PLATFORM', "Biometrics are the phone's own: a roaming key cannot be registered here.");
+  }
+  const allowed = s.config.webauthn.allowedAaguids;
+  if (allowed && !allowed.includes(cred.aaguid)) {
+    throw new Unprocessable('ERR_WEBAUTHN_MODEL_NOT_ALLOWED', 'This authenticator model is not accepted by the bank.');
+  }
+  const taken = await s.db
+    .selectFrom('authenticators')
+    .select('id')
+    .where('status', '!=', 'revoked')
+    .where((eb) =>
+      eb.or([
+        eb(sql`params->>'credentialId'`, '=', cred.credentialId),
+        eb(sql`params->'biometric'->>'credentialId'`, '=', cred.credentialId),
+      ]),
+    )
+    .executeTakeFirst();
+  if (taken) throw new Conflict('ERR_WEBAUTHN_CREDENTIAL_TAKEN', 'This key is already registered.');
+  // The current PIN confirms (counted if wrong): the phone alone cannot add a way to approve.
+  await approve(s, device, body.confirmation.approvalId, confirm(body.confirmation), { kind: 'app_biometric' });
   const biometric = {
     credentialId: cred.credentialId,
     publicKey: cred.publicKey,
@@ -99,16 +121,30 @@ export async function enrolBiometrics(
   return { credentialId: cred.credentialId };
 }
 
+/**
+ * Biometrics for logins, operations, both or neither. Turning a use on is approved with the PIN (the phone
+ * alone must not be able to stop asking for it); turning one off is protective and needs nothing.
+ */
 export async function setBiometricUses(
   s: Services,
   device: AuthenticatorRow,
-  uses: { login: boolean; operations: boolean },
+  uses: { login: boolean; operations: boolean; confirmation?: PinConfirmation | undefined },
 ): Promise<DeviceView> {
   const params = device.params as unknown as AppParams;
   if (!params.biometric && (uses.login || uses.operations)) {
     throw new Conflict('ERR_BIOMETRICS_NOT_ENROLLED', 'Enrol biometrics on this device first.');
   }
-  if (params.biometric) await updateParams(s, device, { biometric: { ...params.biometric, ...uses } }, 'app.biometrics_changed', uses);
+  if (params.biometric) {
+    const enabling = (uses.login && !params.biometric.login) || (uses.operations && !params.biometric.operations);
+    if (enabling) {
+      if (!uses.confirmation) {
+        throw new Unprocessable('ERR_PIN_REQUIRED', 'Turning biometrics on is confirmed with your PIN.', { field: 'confirmation' });
+      }
+      await approve(s, device, uses.confirmation.approvalId, confirm(uses.confirmation), { kind: 'app_biometric' });
+    }
+    const next = { login: uses.login, operations: uses.operations };
+    await updateParams(s, device, { biometric: { ...params.biometric, ...next } }, 'app.biometrics_changed', next);
+  }
   return deviceView(s, device);
 }
 
@@ -134,15 +170,22 @@ async function updateParams(
   });
 }
 
+/** A confirmation with the current PIN is asked for each kind of change; this is the operation it approves. */
+const CONFIRMATIONS: Record<ConfirmationKind, { action: 'regenerate' | 'add' }> = {
+  app: { action: 'regenerate' },
+  app_biometric: { action: 'add' },
+};
+
 /**
- * Changing the PIN, step 1: an operation the app approves with the OLD PIN, through the normal SCA
- * attempt (a wrong old PIN is a failed attempt, counted toward the block).
+ * A change of the installation's own elements (the PIN, biometrics) is approved with the current PIN,
+ * through the normal SCA attempt: a wrong PIN is a failed attempt, counted toward the block. Step 1: the
+ * operation to sign, not listed to the app (it asked for it).
  */
-export async function startPinChange(s: Services, device: AuthenticatorRow) {
+export async function startPinConfirmation(s: Services, device: AuthenticatorRow, kind: ConfirmationKind): Promise<PendingApproval> {
   const params = device.params as unknown as AppParams;
   const op = await createOperation(s, params.rpId, {
     customerId: device.customer_id,
-    data: { type: 'manage_authenticators', action: 'regenerate', kind: 'app' } as never,
+    data: { type: 'manage_authenticators', action: CONFIRMATIONS[kind].action, kind } as never,
   });
   const nonce = randomBytes(16).toString('base64url');
   const now = s.clock.now();
@@ -162,8 +205,7 @@ export async function startPinChange(s: Services, device: AuthenticatorRow) {
       nonce,
       number_match: null,
       number_options: null,
-      // Not listed to the app (it asked for it): answered by the PIN change itself.
-      status: 'pin_change',
+      status: 'pin_confirmation',
       created_at: now,
       expires_at: row.expires_at,
       decided_at: null,
@@ -173,7 +215,7 @@ export async function startPinChange(s: Services, device: AuthenticatorRow) {
   return {
     approvalId: id,
     operationId: op.id,
-    data: row.data as Record<string, unknown>,
+    data: row.data as PendingApproval['data'],
     linkHash: row.link_hash,
     nonce,
     numberOptions: null,
@@ -183,33 +225,37 @@ export async function startPinChange(s: Services, device: AuthenticatorRow) {
   };
 }
 
-/** Step 2: the approval with the old PIN, and the new knowledge key (wrapped under the new PIN on the device). */
+/** The current PIN's confirmation, as the app signs it. */
+export interface PinConfirmation {
+  approvalId: string;
+  counter: number;
+  possession: string;
+  knowledge: string;
+}
+
+const confirm = (c: PinConfirmation): Decision => ({ ...c, decision: 'approve' });
+
+/**
+ * Step 2 of a PIN change: the confirmation with the old PIN and the new knowledge key (wrapped under the
+ * new PIN on the device). The new key is written in the same statement as the confirmation's success,
+ * and only over the key it was checked against.
+ */
 export async function changePin(
   s: Services,
   device: AuthenticatorRow,
-  body: Decision & { approvalId: string; newKnowledgeKey: string },
+  body: PinConfirmation & { newKnowledgeKey: string },
 ): Promise<{ status: 'changed' }> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(body.newKnowledgeKey)) {
     throw new Unprocessable('ERR_DEVICE_KEY', 'newKnowledgeKey must be 32 bytes in base64url.', { field: 'newKnowledgeKey' });
   }
-  await approve(s, device, body.approvalId, { ...body, decision: 'approve' }, 'pin_change');
-  const secrets = JSON.parse(s.sealer.open(device.secret_sealed!, `app:${device.id}`).toString('utf8')) as {
-    knowledge: string;
-    offline: string;
-  };
-  await s.db.transaction().execute(async (tx) => {
-    const now = s.clock.now();
-    await tx
-      .updateTable('authenticators')
-      .set({ secret_sealed: sealAppSecrets(s.sealer, device.id, { ...secrets, knowledge: body.newKnowledgeKey }) })
-      .where('id', '=', device.id)
-      .execute();
-    await appendAudit(tx, customerChain(device.customer_id), now, {
+  await approve(s, device, body.approvalId, confirm(body), { kind: 'app', newKnowledgeKey: body.newKnowledgeKey });
+  await s.db.transaction().execute((tx) =>
+    appendAudit(tx, customerChain(device.customer_id), s.clock.now(), {
       type: 'app.pin_changed',
       actor: `customer:${device.customer_id}`,
       data: { authenticatorId: device.id },
-    });
-  });
+    }),
+  );
   return { status: 'changed' };
 }
 
@@ -218,6 +264,18 @@ export async function subscribePush(
   device: AuthenticatorRow,
   sub: { endpoint: string; keys: { p256dh: string; auth: string } },
 ): Promise<void> {
+  // The server POSTs to this URL at every approval request: only to a known push service, never to an
+  // address of the bank's own network (server-side request forgery).
+  const host = new URL(sub.endpoint).hostname.toLowerCase();
+  if (!s.config.app.pushHosts.some((h) => (h.startsWith('*.') ? host.endsWith(h.slice(1)) : host === h))) {
+    throw new Unprocessable(
+      'ERR_PUSH_ENDPOINT',
+      `Push subscriptions are accepted for these push services only: ${s.config.app.pushHosts.join(', ')}.`,
+      {
+        field: 'endpoint',
+      },
+    );
+  }
   const now = s.clock.now();
   const keysSealed = s.sealer.seal(JSON.stringify(sub.keys), `push:${device.id}`);
   await s.db

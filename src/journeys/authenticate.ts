@@ -24,7 +24,7 @@ export interface AuthenticateInput {
   /** On a login: the session this one replaces (re-authentication gets a new token). */
   replaceSessionToken?: string | undefined;
   /** The app approval request this attempt answers: marked approved with the code in the success's statement. */
-  appApproval?: { id: string; waiting: 'pending' | 'pin_change' } | undefined;
+  appApproval?: { id: string; waiting: 'pending' | 'pin_confirmation' } | undefined;
 }
 
 export interface AuthenticateResult {

@@ -54,8 +54,10 @@ export interface AppApprovalProof {
   knowledge?: string | undefined;
   /** WebAuthn assertion of the app's biometric key, its challenge = SHA-256 of the payload. */
   biometric?: Record<string, unknown> | undefined;
+  /** Set by the server while checking: the biometric key's signature counter, stored after a success. */
+  observedBiometricCounter?: number | undefined;
   /** Set by the server from the approval request, never by the caller: what the device must have signed. */
-  expected?: { nonce: string; numberMatch: number | null } | undefined;
+  expected?: { nonce: string; numberMatch: number | null; newKnowledgeKey?: string | undefined } | undefined;
 }
 
 export interface VerifyContext {
@@ -75,6 +77,8 @@ export interface CheckContext {
 export interface AuthenticatorChange {
   /** One-time-password methods: the time step or counter now used (never accepted again). */
   lastUsedStep?: number;
+  /** A new sealed secret replacing the one the proof was checked against (the app's PIN change). */
+  secretSealed?: string;
 }
 
 export type Decision = { ok: false } | { ok: true; change: AuthenticatorChange };

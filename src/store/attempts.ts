@@ -214,9 +214,12 @@ export async function commitSuccess(db: Db, r: SuccessRecord): Promise<boolean> 
     const name = sql.raw(`a${i}`);
     const step = change.lastUsedStep ?? a.last_used_step;
     // Guarded by what the proof was checked against: still active, same secret, same last used step.
-    ctes.push(sql`${name} AS (UPDATE authenticators SET last_used_at = ${r.now}, last_used_step = ${step}
+    // A new secret (the app's PIN change) is written only over the one the proof was checked against.
+    const rekey = change.secretSealed ? sql`, secret_sealed = ${change.secretSealed}` : sql``;
+    const sameSecret = change.secretSealed ? sql` AND secret_sealed = ${a.secret_sealed}` : sql``;
+    ctes.push(sql`${name} AS (UPDATE authenticators SET last_used_at = ${r.now}, last_used_step = ${step}${rekey}
                    WHERE id = ${a.id} AND status = 'active' AND secret_digest IS NOT DISTINCT FROM ${a.secret_digest}
-                     AND last_used_step IS NOT DISTINCT FROM ${a.last_used_step} RETURNING 1)`);
+                     AND last_used_step IS NOT DISTINCT FROM ${a.last_used_step}${sameSecret} RETURNING 1)`);
     guards.push(sql`(SELECT count(*) FROM ${name}) = 1`);
   });
   if (r.appApproval) {

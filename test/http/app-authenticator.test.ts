@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceApiError, type PendingApproval, type SesameDevice } from '../../sdk/device/src/index.js';
+import { buildHttp } from '../../src/http/server.js';
 import { createAdvisor } from '../../src/journeys/principals.js';
 import { databaseKinds } from '../support/databases.js';
+import { SoftAuthenticator } from '../support/soft-webauthn.js';
 import { activateTestDevice, signedDeviceHeader, testDevice } from '../support/device.js';
 import { startSesame, type TestSesame } from '../support/sesame.js';
 
@@ -228,6 +230,44 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     expect((await status(second.opId, second.approvalId)).body.status).toBe('approved');
   });
 
+  it('a refusal arriving after the payment was authorised another way, or cancelled, changes nothing and declares no fraud', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    const { opId } = await sendToApp(c.id, CARD_PAYMENT);
+    const shown = await pending(device);
+    // The customer used the offline mode meanwhile.
+    const qr = await t.api('POST', `/v1/operations/${opId}/app-offline-challenges`);
+    const { code } = await device.offlineCode(qr.body.qr, PIN);
+    expect((await t.api('POST', `/v1/operations/${opId}/authenticate`, { factors: [{ method: 'app_offline', code }] })).status).toBe(200);
+    expect((await failureOf(device.refuse(shown))).code).toBe('ERR_OPERATION_NOT_PENDING');
+    expect((await t.api('GET', `/v1/operations/${opId}`)).body.status).toBe('authorised');
+    const frauds = await t.sesame.services.db.selectFrom('outbox_events').select('payload').where('type', '=', 'fraud.declared').execute();
+    expect(frauds.map((e) => JSON.stringify(e.payload)).join()).not.toContain(opId);
+    // Cancelled by the bank: same.
+    const other = await sendToApp(c.id, CARD_PAYMENT);
+    const shown2 = await pending(device);
+    expect((await t.api('POST', `/v1/operations/${other.opId}/cancel`)).status).toBe(200);
+    expect((await failureOf(device.refuse(shown2))).code).toBe('ERR_OPERATION_NOT_PENDING');
+  });
+
+  it('a failed approval replayed to another server process is refused, not counted again', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    await sendToApp(c.id, PAYMENT(1234));
+    const signed = await device.signApproval(await pending(device), { pin: '000000' });
+    const first = await failureOf(device.sendSigned(signed));
+    expect(first.problem.remainingAttempts).toBe(4);
+    const otherProcess = await buildHttp(t.sesame.services, { logger: false });
+    try {
+      const replay = await otherProcess.inject({ method: 'POST', url: signed.path, headers: signed.headers, payload: signed.body! });
+      expect(replay.statusCode).toBe(401);
+      expect(replay.json().code).toBe('ERR_DEVICE_REPLAY');
+    } finally {
+      await otherProcess.close();
+    }
+    expect((await t.api('GET', `/v1/customers/${c.id}/security`)).body.failedCount).toBe(1);
+  });
+
   it('refusing an online card payment declares it as fraud: the bank is told, the payment refused, the customer told what follows', async () => {
     const c = await customer();
     const device = await activate(c);
@@ -276,6 +316,10 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     const session = await t.api('POST', '/v1/sessions/introspect', { token: ok.body.session.token });
     expect(session.status).toBe(200);
     expect(session.body).toMatchObject({ customerId: c.id });
+    // The session token is handed over once.
+    const again = await status(retry.opId, retry.approvalId);
+    expect(again.body.session).toBeUndefined();
+    expect(again.body.authenticationCode).toBe(ok.body.authenticationCode);
   });
 
   it('an operation sent to the app wakes it by Web Push (no operation data in the push) and by its long poll', async () => {
@@ -284,7 +328,10 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     expect((await t.api('GET', '/v1/device/push/public-key', undefined, { auth: null })).body.vapidPublicKey).toMatch(
       /^[A-Za-z0-9_-]{87}$/,
     );
-    await device.subscribePush({ endpoint: 'https://push.example.net/send/abc', keys: { p256dh: 'BPub', auth: 'secret-auth' } });
+    // Only to a push service: never to an address of the bank's own network.
+    const internal = await failureOf(device.subscribePush({ endpoint: 'https://127.0.0.1:8443/x', keys: { p256dh: 'BPub', auth: 'a' } }));
+    expect(internal.code).toBe('ERR_PUSH_ENDPOINT');
+    await device.subscribePush({ endpoint: 'https://fcm.googleapis.com/fcm/send/abc', keys: { p256dh: 'BPub', auth: 'secret-auth' } });
     const pushed: { endpoint: string; keys: unknown; payload: Record<string, unknown> }[] = [];
     const services = t.sesame.services as { push: unknown };
     const real = services.push;
@@ -302,7 +349,7 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
       await new Promise((r) => setTimeout(r, 50));
       expect(pushed).toEqual([
         {
-          endpoint: 'https://push.example.net/send/abc',
+          endpoint: 'https://fcm.googleapis.com/fcm/send/abc',
           keys: { p256dh: 'BPub', auth: 'secret-auth' },
           payload: { type: 'approval', approvalId },
         },
@@ -422,6 +469,55 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     // A forged QR code (another signature) is refused by the app.
     const [h, p] = (qr.body.qr as string).split('.');
     await expect(device.offlineCode(`${h}.${p}.AAAA`, PIN)).rejects.toThrow(/not issued by your bank/);
+  });
+
+  it('biometrics: enrolled only with the PIN (a wrong one counts) and only as the phone’s own authenticator; used where switched on', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    const origin = new URL(t.sesame.services.config.publicUrl).origin;
+    const soft = new SoftAuthenticator({ rpId: new URL(origin).hostname, origin });
+    let counterOverride: number | undefined;
+    const bio = (attachment = 'platform') => ({
+      register: async (options: Record<string, unknown>) => ({ ...soft.create(options as never), authenticatorAttachment: attachment }),
+      assert: async (o: { challenge: string; credentialId: string }) =>
+        soft.get(
+          { challenge: o.challenge, allowCredentials: [{ id: o.credentialId }] },
+          counterOverride === undefined ? {} : { counter: counterOverride },
+        ),
+    });
+    // The phone alone (no PIN, or a wrong one) cannot add a way to approve.
+    const wrong = await failureOf(device.enrolBiometrics(bio(), { login: false, operations: true }, '000000'));
+    expect(wrong.problem).toMatchObject({ code: 'ERR_AUTHENTICATION_FAILED', remainingAttempts: 4 });
+    expect((await device.info()).biometrics.enrolled).toBe(false);
+    // A roaming security key is not the phone's biometrics.
+    expect((await failureOf(device.enrolBiometrics(bio('cross-platform'), { login: false, operations: true }, PIN))).code).toBe(
+      'ERR_BIOMETRIC_NOT_PLATFORM',
+    );
+    const info = await device.enrolBiometrics(bio(), { login: false, operations: true }, PIN);
+    expect(info.biometrics).toEqual({ enrolled: true, login: false, operations: true });
+
+    // A payment approved with biometrics: possession + inherence.
+    const pay = await sendToApp(c.id, PAYMENT(3300));
+    await device.approve(await pending(device), { biometric: bio() });
+    const done = await status(pay.opId, pay.approvalId);
+    const consumed = await t.api('POST', '/v1/authentication-codes/consume', { code: done.body.authenticationCode, data: PAYMENT(3300) });
+    expect(consumed.body.categories.sort()).toEqual(['inherence', 'possession']);
+
+    // Not for logins (switched off): refused and counted.
+    const login = await sendToApp(c.id, { type: 'login' });
+    const a = await pending(device);
+    expect((await failureOf(device.approve(a, { biometric: bio() }, { numberChoice: login.number! }))).status).toBe(401);
+    // Switching a use on needs the PIN; switching it off does not.
+    expect((await failureOf(device.setBiometricUses({ login: true, operations: true }))).code).toBe('ERR_PIN_REQUIRED');
+    expect((await device.setBiometricUses({ login: true, operations: true }, PIN)).biometrics).toMatchObject({ login: true });
+    await device.approve(a, { biometric: bio() }, { numberChoice: login.number! });
+    expect((await status(login.opId, login.approvalId)).body.status).toBe('approved');
+    expect((await device.setBiometricUses({ login: false, operations: true })).biometrics).toMatchObject({ login: false });
+
+    // A copy of the key replaying an old signature counter is refused.
+    await sendToApp(c.id, PAYMENT(3400));
+    counterOverride = 1;
+    expect((await failureOf(device.approve(await pending(device), { biometric: bio() }))).status).toBe(401);
   });
 
   it('a phone used regularly becomes a trusted device', async () => {

@@ -75,6 +75,7 @@ function validBodies(f: Fixture): Record<string, Record<string, unknown>> {
     },
     'POST /v1/device/activations/{activationId}/confirm': { code: '123456' },
     'POST /v1/device/approvals/{approvalId}': { decision: 'refuse', counter: 1, possession: 'A'.repeat(86) },
+    'POST /v1/device/pin-confirmations': { for: 'app' },
     'POST /v1/device/pin': {
       approvalId: 'unknown',
       counter: 1,
@@ -82,9 +83,14 @@ function validBodies(f: Fixture): Record<string, Record<string, unknown>> {
       knowledge: 'A'.repeat(43),
       newKnowledgeKey: 'C'.repeat(43),
     },
-    'POST /v1/device/biometrics': { credential: { id: 'AAAA' }, login: true, operations: false },
+    'POST /v1/device/biometrics': {
+      credential: { id: 'AAAA' },
+      login: true,
+      operations: false,
+      confirmation: { approvalId: 'unknown', counter: 1, possession: 'A'.repeat(86), knowledge: 'A'.repeat(43) },
+    },
     'PUT /v1/device/biometrics': { login: false, operations: false },
-    'POST /v1/device/push-subscription': { endpoint: 'https://push.example/abc', keys: { p256dh: 'x', auth: 'y' } },
+    'POST /v1/device/push-subscription': { endpoint: 'https://fcm.googleapis.com/fcm/send/abc', keys: { p256dh: 'x', auth: 'y' } },
     'POST /v1/advisor/customers/{id}/unblock': {
       identityCheck: { method: 'branch-id-document', reference: 'ID-2026-1' },
       reason: 'identity checked at the branch',

@@ -287,14 +287,40 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the app authenticator (PWA) with the 
       await app.getByTestId('settings').waitFor();
       expect(await text(app, 'info-customer')).toBe('Alice Martin');
       expect(await app.getByTestId('info-status').getAttribute('data-value')).toBe('active');
+      // Enrolling asks for the current PIN first: a wrong one fails with the generic message and enrols nothing.
       await app.getByTestId('biometrics-enrol').click();
+      await app.getByTestId('biometrics-pin-input').fill(PIN); // the PIN before it was changed
+      await app.getByTestId('biometrics-error').waitFor({ timeout: 30_000 });
+      expect(await app.getByTestId('biometrics-error').getAttribute('data-code')).toBe('ERR_AUTHENTICATION_FAILED');
+      expect(await text(app, 'biometrics-error')).toContain('Échec de l’authentification.');
+      await app.getByTestId('biometrics-error').getByTestId('remaining-attempts').waitFor();
+      expect(await app.getByTestId('biometrics').getAttribute('data-enrolled')).toBe('false');
+      expect(await app.getByTestId('biometrics-enrolled').count()).toBe(0);
+      const device = await sesame.services.db
+        .selectFrom('authenticators')
+        .select('params')
+        .where('customer_id', '=', alice.id)
+        .where('kind', '=', 'app')
+        .where('status', '=', 'active')
+        .executeTakeFirstOrThrow();
+      expect((device.params as { biometric?: unknown }).biometric ?? null).toBeNull();
+      await app.getByTestId('biometrics-pin-input').fill(NEW_PIN);
       await app.getByTestId('biometrics-enrolled').waitFor({ timeout: 30_000 });
+      expect(await app.getByTestId('biometrics-error').count()).toBe(0);
       expect(await app.getByTestId('biometrics-login').isChecked()).toBe(true);
       expect(await app.getByTestId('biometrics-operations').isChecked()).toBe(true);
-      // Logins no longer with biometrics; operations still.
+      // Logins no longer with biometrics (off: no PIN); operations still.
       await app.getByTestId('biometrics-login').click();
       await expect.poll(() => app.getByTestId('biometrics-login').isChecked()).toBe(false);
+      expect(await app.getByTestId('biometrics-pin-prompt').count()).toBe(0);
       expect(await app.getByTestId('biometrics-operations').isChecked()).toBe(true);
+      // Back on for logins: the PIN again, then off once more (the login test below expects it off).
+      await app.getByTestId('biometrics-login').click();
+      await app.getByTestId('biometrics-pin-input').fill(NEW_PIN);
+      await expect.poll(() => app.getByTestId('biometrics-login').isChecked(), { timeout: 30_000 }).toBe(true);
+      expect(await app.getByTestId('biometrics-pin-prompt').count()).toBe(0);
+      await app.getByTestId('biometrics-login').click();
+      await expect.poll(() => app.getByTestId('biometrics-login').isChecked()).toBe(false);
       await shot(app, 'app-settings');
       await app.getByTestId('nav-home').click();
     });

@@ -253,40 +253,61 @@ export class SesameDevice {
     });
   }
 
-  /** Changes the PIN: the server checks the old one (a wrong old PIN counts as a failed attempt). */
+  /**
+   * Changes the PIN: the old one confirms (checked by the server, a wrong one counts as a failed attempt);
+   * the new knowledge key replaces the old one on the server in the same step.
+   */
   changePin(oldPin: string, newPin: string): Promise<void> {
     if (!PIN_PATTERN.test(newPin)) throw new TypeError('The PIN is 6 digits.');
     return this.serial(async () => {
       const s = this.need();
-      const approval = await this.send<PendingApproval>('POST', '/v1/device/pin-change');
-      const { payload, counter } = await this.payloadFor(approval, 'approve', undefined);
+      const confirmation = await this.confirmWithPin('app', oldPin);
       const next = await newKnowledgeKey(newPin, this.iterations);
-      await this.send('POST', '/v1/device/pin', {
-        approvalId: approval.approvalId,
-        counter,
-        possession: await signWithPossession(s.possessionKey, payload),
-        knowledge: toBase64Url(await hmac(await unlockKnowledgeKey(s.knowledge, oldPin), payload)),
-        newKnowledgeKey: toBase64Url(next.raw),
-      });
+      await this.send('POST', '/v1/device/pin', { ...confirmation, newKnowledgeKey: toBase64Url(next.raw) });
       s.knowledge = next.wrapped;
       await this.opts.store.save(s);
     });
   }
 
-  /** Enrols the platform's biometric key (a WebAuthn credential with user verification). */
-  async enrolBiometrics(biometric: BiometricAuthenticator, uses: { login: boolean; operations: boolean }): Promise<DeviceInfo> {
-    const s = this.need();
-    const options = await this.send<Record<string, unknown>>('POST', '/v1/device/biometrics/registration-options');
-    const credential = await biometric.register(options);
-    const res = await this.send<{ credentialId: string }>('POST', '/v1/device/biometrics', { credential, ...uses });
-    s.biometricCredentialId = res.credentialId;
-    await this.opts.store.save(s);
-    return this.info();
+  /**
+   * Enrols the platform's biometric key (a WebAuthn credential with user verification), confirmed with
+   * the PIN: holding the phone is not enough to add a way to approve.
+   */
+  enrolBiometrics(biometric: BiometricAuthenticator, uses: { login: boolean; operations: boolean }, pin: string): Promise<DeviceInfo> {
+    return this.serial(async () => {
+      const s = this.need();
+      const options = await this.send<Record<string, unknown>>('POST', '/v1/device/biometrics/registration-options');
+      const credential = await biometric.register(options);
+      const confirmation = await this.confirmWithPin('app_biometric', pin);
+      const res = await this.send<{ credentialId: string }>('POST', '/v1/device/biometrics', { credential, ...uses, confirmation });
+      s.biometricCredentialId = res.credentialId;
+      await this.opts.store.save(s);
+      return this.info();
+    });
   }
 
-  /** Biometrics for logins, for operations, both or neither, independently. */
-  setBiometricUses(uses: { login: boolean; operations: boolean }): Promise<DeviceInfo> {
-    return this.send<DeviceInfo>('PUT', '/v1/device/biometrics', uses);
+  /**
+   * Biometrics for logins, for operations, both or neither, independently. Turning a use on needs the PIN;
+   * turning one off does not.
+   */
+  setBiometricUses(uses: { login: boolean; operations: boolean }, pin?: string): Promise<DeviceInfo> {
+    return this.serial(async () => {
+      const confirmation = pin === undefined ? undefined : await this.confirmWithPin('app_biometric', pin);
+      return this.send<DeviceInfo>('PUT', '/v1/device/biometrics', { ...uses, ...(confirmation ? { confirmation } : {}) });
+    });
+  }
+
+  /** A confirmation with the PIN for a change of this installation (`app`: the PIN; `app_biometric`: biometrics). */
+  private async confirmWithPin(kind: 'app' | 'app_biometric', pin: string) {
+    const s = this.need();
+    const approval = await this.send<PendingApproval>('POST', '/v1/device/pin-confirmations', { for: kind });
+    const { payload, counter } = await this.payloadFor(approval, 'approve', undefined);
+    return {
+      approvalId: approval.approvalId,
+      counter,
+      possession: await signWithPossession(s.possessionKey, payload),
+      knowledge: toBase64Url(await hmac(await unlockKnowledgeKey(s.knowledge, pin), payload)),
+    };
   }
 
   /** Registers this installation's Web Push subscription (from `PushManager.subscribe`). */

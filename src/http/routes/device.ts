@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../context.js';
 import { confirmDevice, registerDevice } from '../../journeys/app-activation.js';
-import { approve, refuse, waitForApprovals } from '../../journeys/app-approvals.js';
+import { approve, refuse, waitForApprovals, type ConfirmationKind } from '../../journeys/app-approvals.js';
 import {
   biometricRegistrationOptions,
   changePin,
@@ -10,7 +10,8 @@ import {
   deviceView,
   enrolBiometrics,
   setBiometricUses,
-  startPinChange,
+  startPinConfirmation,
+  type PinConfirmation,
   subscribePush,
 } from '../../journeys/app-device.js';
 import { keepRawJson, requireDevice } from '../device-auth.js';
@@ -54,7 +55,19 @@ const DecisionBody = Type.Object(
   { additionalProperties: false },
 );
 
-const Uses = Type.Object({ login: Type.Boolean(), operations: Type.Boolean() }, { additionalProperties: false });
+/** The current PIN's confirmation of a change (see `POST /v1/device/pin-confirmations`). */
+const ConfirmationFields = {
+  approvalId: Id,
+  counter: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  possession: Sig,
+  knowledge: B64Key,
+};
+const Confirmation = Type.Object(ConfirmationFields, { additionalProperties: false });
+
+const Uses = Type.Object(
+  { login: Type.Boolean(), operations: Type.Boolean(), confirmation: Type.Optional(Confirmation) },
+  { additionalProperties: false },
+);
 
 const DeviceSchema = Type.Object({
   authenticatorId: Type.String(),
@@ -165,7 +178,7 @@ export async function deviceRoutes(app: FastifyInstance, s: Services): Promise<v
   });
 
   app.post('/v1/device/approvals/:approvalId', {
-    preValidation: requireDevice(s, { singleUse: true }),
+    preValidation: signed,
     schema: {
       tags,
       summary: 'Approve (possession + PIN or biometrics) or refuse; refusing an online card payment declares fraud',
@@ -189,38 +202,30 @@ export async function deviceRoutes(app: FastifyInstance, s: Services): Promise<v
     },
   });
 
-  app.post('/v1/device/pin-change', {
+  app.post('/v1/device/pin-confirmations', {
     preValidation: signed,
     schema: {
       tags,
-      summary: 'Start a PIN change: an approval to sign with the old PIN',
-      response: { 200: PendingSchema, ...problems(401, 409) },
+      summary:
+        'Start a change of the PIN (`for: "app"`) or of biometrics (`for: "app_biometric"`): an approval to sign with the current PIN',
+      body: Type.Object(
+        { for: Type.Union([Type.Literal('app'), Type.Literal('app_biometric')], { description: 'What the confirmation is for' }) },
+        { additionalProperties: false },
+      ),
+      response: { 200: PendingSchema, ...problems(400, 401, 409) },
     },
-    handler: async (req) => startPinChange(s, req.device!),
+    handler: async (req) => startPinConfirmation(s, req.device!, (req.body as { for: ConfirmationKind }).for),
   });
 
   app.post('/v1/device/pin', {
     preValidation: signed,
     schema: {
       tags,
-      summary: 'Change the PIN: the approval signed with the old PIN (checked and counted by the server) and the new knowledge key',
-      body: Type.Object(
-        {
-          approvalId: Id,
-          counter: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
-          possession: Sig,
-          knowledge: B64Key,
-          newKnowledgeKey: B64Key,
-        },
-        { additionalProperties: false },
-      ),
+      summary: 'Change the PIN: the confirmation signed with the old PIN (checked and counted by the server) and the new knowledge key',
+      body: Type.Object({ ...ConfirmationFields, newKnowledgeKey: B64Key }, { additionalProperties: false }),
       response: { 200: Type.Object({ status: Type.String() }), ...problems(400, 401, 404, 409, 422, 423) },
     },
-    handler: async (req) =>
-      changePin(s, req.device!, {
-        ...(req.body as { approvalId: string; counter: number; possession: string; knowledge: string; newKnowledgeKey: string }),
-        decision: 'approve',
-      }),
+    handler: async (req) => changePin(s, req.device!, req.body as PinConfirmation & { newKnowledgeKey: string }),
   });
 
   app.post('/v1/device/biometrics/registration-options', {
@@ -237,9 +242,12 @@ export async function deviceRoutes(app: FastifyInstance, s: Services): Promise<v
     preValidation: signed,
     schema: {
       tags,
-      summary: 'Register the biometric key and choose its uses (logins, operations)',
-      body: Type.Object({ credential: WebAuthnJson, login: Type.Boolean(), operations: Type.Boolean() }, { additionalProperties: false }),
-      response: { 200: Type.Object({ credentialId: Type.String() }), ...problems(400, 401, 422) },
+      summary: 'Register the biometric key (the phone’s platform authenticator) and its uses, confirmed with the current PIN',
+      body: Type.Object(
+        { credential: WebAuthnJson, login: Type.Boolean(), operations: Type.Boolean(), confirmation: Confirmation },
+        { additionalProperties: false },
+      ),
+      response: { 200: Type.Object({ credentialId: Type.String() }), ...problems(400, 401, 404, 409, 422, 423) },
     },
     handler: async (req) => enrolBiometrics(s, req.device!, req.body as never),
   });
@@ -248,9 +256,9 @@ export async function deviceRoutes(app: FastifyInstance, s: Services): Promise<v
     preValidation: signed,
     schema: {
       tags,
-      summary: 'Biometrics for logins, for operations, both or neither, independently',
+      summary: 'Biometrics for logins, for operations, both or neither, independently; turning a use on is confirmed with the PIN',
       body: Uses,
-      response: { 200: DeviceSchema, ...problems(400, 401, 409) },
+      response: { 200: DeviceSchema, ...problems(400, 401, 404, 409, 422, 423) },
     },
     handler: async (req) => setBiometricUses(s, req.device!, req.body as Static<typeof Uses>),
   });

@@ -1,11 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { sql } from 'kysely';
 import { approvalPayload, offlinePayload, truncateToDigits } from '../../../sdk/device/src/payload.js';
 import { safeEqual } from '../../crypto/tokens.js';
 import type { ElementCategory } from '../../core/elements.js';
 import { verifyWebAuthnAssertion } from '../webauthn/assertion.js';
 import { webauthnRelyingParty } from '../webauthn/challenges.js';
 import type { AppApprovalProof, AuthMethod } from '../types.js';
-import { hmacOf, openAppSecrets, verifyPossessionSignature, type AppParams } from './keys.js';
+import { hmacOf, openAppSecrets, sealAppSecrets, verifyPossessionSignature, type AppParams } from './keys.js';
 
 /**
  * The app authenticator (the Sécur'Pass role). One approval proves two elements: possession (the
@@ -34,14 +35,28 @@ export const appMethod: AuthMethod<{ biometricOk: boolean }> = {
     const rp = webauthnRelyingParty(deps.config);
     const payload = payloadFor(authenticator.id, operation, app);
     const verdict = await verifyWebAuthnAssertion({
-      stored: { credentialId: bio.credentialId, publicKey: bio.publicKey, counter: 0, transports: bio.transports },
+      stored: { credentialId: bio.credentialId, publicKey: bio.publicKey, counter: bio.counter, transports: bio.transports },
       response: app.biometric,
       expectedChallenge: createHash('sha256').update(payload).digest('base64url'),
       requireUserVerification: true,
       rpId: rp.rpId,
       origins: rp.origins,
     });
+    // A counter that did not move forward with a valid signature is refused (a copied key); the new one
+    // is stored after the success.
+    if (verdict.ok) app.observedBiometricCounter = verdict.newCounter;
     return { biometricOk: allowed && verdict.ok && verdict.userVerified };
+  },
+
+  async afterSuccess(_deps, db, authenticator, proof) {
+    const counter = proof.app?.observedBiometricCounter;
+    if (!counter) return;
+    await db
+      .updateTable('authenticators')
+      .set({ params: sql`jsonb_set(params, '{biometric,counter}', to_jsonb(${counter}::bigint))` as never })
+      .where('id', '=', authenticator.id)
+      .where(sql<boolean>`(params->'biometric'->>'counter')::bigint < ${counter}`)
+      .execute();
   },
 
   check(ctx, authenticator, proof, pre) {
@@ -56,7 +71,12 @@ export const appMethod: AuthMethod<{ biometricOk: boolean }> = {
     const secondOk = app.biometric ? pre?.biometricOk === true : macMatches(hmacOf(secrets.knowledge, payload), app.knowledge);
     const counterOk = Number.isSafeInteger(app.counter) && app.counter > (authenticator.last_used_step ?? 0);
     const numberOk = app.expected.numberMatch === null || app.numberChoice === app.expected.numberMatch;
-    return possessionOk && secondOk && counterOk && numberOk ? { ok: true, change: { lastUsedStep: app.counter } } : { ok: false };
+    if (!(possessionOk && secondOk && counterOk && numberOk)) return { ok: false };
+    // A PIN change: the new knowledge key is written with this success, over the old one only.
+    const rekey = app.expected.newKnowledgeKey
+      ? { secretSealed: sealAppSecrets(ctx.deps.sealer, authenticator.id, { ...secrets, knowledge: app.expected.newKnowledgeKey }) }
+      : {};
+    return { ok: true, change: { lastUsedStep: app.counter, ...rekey } };
   },
 };
 

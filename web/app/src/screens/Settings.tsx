@@ -68,12 +68,19 @@ export function Settings({
   );
 }
 
+type Uses = { login: boolean; operations: boolean };
+/** What waits for the PIN: enrolling biometrics, or turning a use on. */
+type PinFor = { kind: 'enrol' } | { kind: 'uses'; uses: Uses };
+
 function Biometrics({ info, onInfo }: { info: DeviceInfo; onInfo(i: DeviceInfo): void }) {
   const { m } = useI18n();
   const [available, setAvailable] = useState<boolean | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
+  // Adding a way to approve (enrolling, or a use going from off to on) needs the current PIN.
+  const [pinFor, setPinFor] = useState<PinFor | null>(null);
+  const [pin, setPin] = useState('');
   useEffect(() => {
     void biometricsAvailable().then(setAvailable);
   }, []);
@@ -85,13 +92,39 @@ function Biometrics({ info, onInfo }: { info: DeviceInfo; onInfo(i: DeviceInfo):
     try {
       onInfo(await task());
       setSaved(true);
+      setPinFor(null);
     } catch (e) {
       setError(e);
     } finally {
+      setPin('');
       setBusy(false);
     }
   };
   const b = info.biometrics;
+
+  const ask = (what: PinFor) => {
+    setError(null);
+    setSaved(false);
+    setPin('');
+    setPinFor(what);
+  };
+  const setUses = (uses: Uses) => {
+    const turningOn = (uses.login && !b.login) || (uses.operations && !b.operations);
+    if (turningOn) ask({ kind: 'uses', uses });
+    else {
+      setPinFor(null);
+      void run(() => device.setBiometricUses(uses));
+    }
+  };
+  const confirm = (p: string) => {
+    if (!pinFor || busy || !PIN_PATTERN.test(p)) return;
+    const what = pinFor;
+    void run(() =>
+      what.kind === 'enrol'
+        ? device.enrolBiometrics(webAuthnBiometric, { login: true, operations: true }, p)
+        : device.setBiometricUses(what.uses, p),
+    );
+  };
 
   return (
     <div className="card" data-testid="biometrics" data-enrolled={String(b.enrolled)}>
@@ -102,13 +135,13 @@ function Biometrics({ info, onInfo }: { info: DeviceInfo; onInfo(i: DeviceInfo):
           {m.settings.biometricsUnavailable}
         </p>
       )}
-      {!b.enrolled && available && (
+      {!b.enrolled && available && !pinFor && (
         <button
           type="button"
           className="btn btn-primary"
           disabled={busy}
           data-testid="biometrics-enrol"
-          onClick={() => void run(() => device.enrolBiometrics(webAuthnBiometric, { login: true, operations: true }))}
+          onClick={() => ask({ kind: 'enrol' })}
         >
           {m.settings.enrol}
         </button>
@@ -124,7 +157,7 @@ function Biometrics({ info, onInfo }: { info: DeviceInfo; onInfo(i: DeviceInfo):
               data-testid="biometrics-login"
               checked={b.login}
               disabled={busy}
-              onChange={(e) => void run(() => device.setBiometricUses({ login: e.target.checked, operations: b.operations }))}
+              onChange={(e) => setUses({ login: e.target.checked, operations: b.operations })}
             />
             {m.settings.useForLogin}
           </label>
@@ -134,11 +167,49 @@ function Biometrics({ info, onInfo }: { info: DeviceInfo; onInfo(i: DeviceInfo):
               data-testid="biometrics-operations"
               checked={b.operations}
               disabled={busy}
-              onChange={(e) => void run(() => device.setBiometricUses({ login: b.login, operations: e.target.checked }))}
+              onChange={(e) => setUses({ login: b.login, operations: e.target.checked })}
             />
             {m.settings.useForOperations}
           </label>
         </>
+      )}
+      {pinFor && (
+        <div className="biometrics-pin" data-testid="biometrics-pin-prompt" data-for={pinFor.kind}>
+          <p className="muted small">{m.settings.biometricsPinWhy}</p>
+          <PinPad
+            label={m.settings.biometricsPin}
+            testId="biometrics-pin"
+            value={pin}
+            onChange={setPin}
+            onComplete={confirm}
+            disabled={busy}
+            autoFocus
+          />
+          <div className="actions">
+            <button
+              type="button"
+              className="btn btn-link"
+              disabled={busy}
+              data-testid="biometrics-pin-cancel"
+              onClick={() => {
+                setPinFor(null);
+                setPin('');
+                setError(null);
+              }}
+            >
+              {m.cancel}
+            </button>
+            <button
+              type="button"
+              className="btn btn-primary"
+              disabled={busy || !PIN_PATTERN.test(pin)}
+              data-testid="biometrics-pin-submit"
+              onClick={() => confirm(pin)}
+            >
+              {m.settings.biometricsPinSubmit}
+            </button>
+          </div>
+        </div>
       )}
       {saved && !error && (
         <p className="muted small" role="status" data-testid="biometrics-saved">
