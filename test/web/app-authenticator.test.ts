@@ -193,6 +193,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the app authenticator (PWA) with the 
     await expect
       .poll(() => bank.locator('[data-testid="app-activation-item"][data-status="subscribed"]').count(), { timeout: 15_000 })
       .toBe(1);
+    // The used code is gone and the panel says the app is active, without a reload.
+    await bank.getByTestId('app-activation-code').waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await text(bank, 'app-eligible')).toMatch(/Votre appli est active/);
   }, 120_000);
 
   it('a transfer approved in the app: the bank’s page waits and completes by itself (a wrong PIN first)', async () => {

@@ -28,19 +28,26 @@ export function AppActivationPanel() {
   }, []);
   useEffect(load, [load]);
 
-  // While a code is shown, follow its activation (the customer finishes on the phone).
+  // While a code is shown, follow its activation (the customer finishes on the phone): once done, the
+  // used code goes away and the panel says the app is active.
   useEffect(() => {
     if (!started) return undefined;
     const t = window.setInterval(
       () =>
         appApi.activations().then(
-          (r) => setActivations(r.activations),
+          (r) => {
+            setActivations(r.activations);
+            if (r.activations.some((x) => x.activationId === started.activationId && x.status === 'subscribed')) {
+              setStarted(null);
+              load();
+            }
+          },
           () => undefined,
         ),
-      3000,
+      2000,
     );
     return () => window.clearInterval(t);
-  }, [started]);
+  }, [started, load]);
 
   const start = async () => {
     setBusy(true);
