@@ -11,6 +11,7 @@ import { appendAudit, customerChain } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import { enqueueEvent } from '../store/outbox.js';
 import type { CustomerRow } from '../store/schema.js';
+import { lockSecurityState } from '../store/security-state.js';
 import { activeApp } from './app-approvals.js';
 import { attestationVerdict, type AttestationEvidence } from './app-attestation.js';
 import { insertAuthenticator } from './authenticators.js';
@@ -176,7 +177,7 @@ export async function startAppActivation(
 }
 
 async function lockCustomer(tx: Db, customerId: string): Promise<CustomerRow> {
-  await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', customerId).forUpdate().execute();
+  await lockSecurityState(tx, customerId);
   return findCustomer(tx, customerId);
 }
 
@@ -510,8 +511,7 @@ export async function startBranchActivation(
     advisorId: advisor.id,
     locale: body.locale,
   });
-  return activationView(
-    { ...started, id: started.activationId, created_at: started.createdAt, expires_at: started.expiresAt, completed_at: null },
-    null,
-  );
+  // The code and its QR code went to the customer's phone only.
+  const { activationCode: _code, activationUrl: _url, qrSvg: _qr, ...view } = started;
+  return view;
 }

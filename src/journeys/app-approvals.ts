@@ -12,6 +12,7 @@ import { appendAudit, customerChain } from '../store/audit.js';
 import { enqueueEvent } from '../store/outbox.js';
 import type { Db } from '../store/db.js';
 import type { AuthenticatorRow, OperationRow } from '../store/schema.js';
+import { lockSecurityState } from '../store/security-state.js';
 import { authenticateOperation } from './authenticate.js';
 import { iso } from './customers.js';
 import { assertPending, findOperation } from './operations.js';
@@ -72,7 +73,7 @@ export async function requestApproval(s: Services, rpId: string, operationId: st
   const id = newId();
   const expiresAt = new Date(Math.min(new Date(op.expires_at).getTime(), now.getTime() + policy.approvalSeconds * 1000));
   await s.db.transaction().execute(async (tx) => {
-    await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', op.customer_id).forUpdate().execute();
+    await lockSecurityState(tx, op.customer_id);
     const since = new Date(now.getTime() - policy.approvalWindowMinutes * 60_000);
     const recent = await tx
       .selectFrom('app_approvals')
@@ -96,23 +97,16 @@ export async function requestApproval(s: Services, rpId: string, operationId: st
       .where('operation_id', '=', op.id)
       .where('status', '=', 'pending')
       .execute();
-    await tx
-      .insertInto('app_approvals')
-      .values({
-        id,
-        operation_id: op.id,
-        customer_id: op.customer_id,
-        authenticator_id: app.id,
-        nonce: randomBytes(16).toString('base64url'),
-        number_match: match?.number ?? null,
-        number_options: match?.options ?? null,
-        status: 'pending',
-        created_at: now,
-        expires_at: expiresAt,
-        decided_at: null,
-        code_sealed: null,
-      })
-      .execute();
+    await insertApproval(tx, {
+      id,
+      operationId: op.id,
+      customerId: op.customer_id,
+      authenticatorId: app.id,
+      status: 'pending',
+      numberMatch: match,
+      now,
+      expiresAt,
+    });
   });
   s.deviceWakeups.wake(app.id);
   // Best effort: the app's long poll is the fallback, and a push failure must never fail the request.
@@ -126,6 +120,44 @@ export async function requestApproval(s: Services, rpId: string, operationId: st
     decidedAt: null,
     fraudDeclared: false,
   };
+}
+
+/**
+ * A request for one installation's decision: `pending` (listed to the app) or `pin_confirmation` (a
+ * change the app asked for itself). Its fresh nonce is what the app signs. Returns the nonce.
+ */
+export async function insertApproval(
+  db: Db,
+  a: {
+    id: string;
+    operationId: string;
+    customerId: string;
+    authenticatorId: string;
+    status: 'pending' | 'pin_confirmation';
+    numberMatch: { number: number; options: number[] } | null;
+    now: Date;
+    expiresAt: Date;
+  },
+): Promise<string> {
+  const nonce = randomBytes(16).toString('base64url');
+  await db
+    .insertInto('app_approvals')
+    .values({
+      id: a.id,
+      operation_id: a.operationId,
+      customer_id: a.customerId,
+      authenticator_id: a.authenticatorId,
+      nonce,
+      number_match: a.numberMatch?.number ?? null,
+      number_options: a.numberMatch?.options ?? null,
+      status: a.status,
+      created_at: a.now,
+      expires_at: a.expiresAt,
+      decided_at: null,
+      code_sealed: null,
+    })
+    .execute();
+  return nonce;
 }
 
 async function pushTo(s: Services, authenticatorId: string, payload: Record<string, unknown>): Promise<void> {
@@ -391,7 +423,7 @@ export async function refuse(
   const fraud = op.type === 'online_card_payment';
   await s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
-    await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', op.customer_id).forUpdate().execute();
+    await lockSecurityState(tx, op.customer_id);
     const moved = await tx
       .updateTable('authenticators')
       .set({ last_used_step: d.counter })

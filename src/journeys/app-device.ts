@@ -1,6 +1,5 @@
 import { generateRegistrationOptions } from '@simplewebauthn/server';
 import type { DeviceInfo, PendingApproval } from '../../sdk/device/src/device.js';
-import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { Conflict, Unprocessable } from '../core/errors.js';
 import { maskPhone } from '../channels/index.js';
@@ -12,7 +11,8 @@ import type { Services } from '../context.js';
 import { appendAudit, customerChain } from '../store/audit.js';
 import { enqueueEvent } from '../store/outbox.js';
 import type { AuthenticatorRow } from '../store/schema.js';
-import { approve, type ConfirmationKind, type Decision } from './app-approvals.js';
+import { lockSecurityState } from '../store/security-state.js';
+import { approve, insertApproval, type ConfirmationKind, type Decision } from './app-approvals.js';
 import { findCustomer, iso } from './customers.js';
 import { createOperation } from './operations.js';
 
@@ -187,41 +187,29 @@ export async function startPinConfirmation(s: Services, device: AuthenticatorRow
     customerId: device.customer_id,
     data: { type: 'manage_authenticators', action: CONFIRMATIONS[kind].action, kind } as never,
   });
-  const nonce = randomBytes(16).toString('base64url');
   const now = s.clock.now();
   const id = newId();
-  const row = await s.db
-    .selectFrom('operations')
-    .select(['link_hash', 'expires_at', 'data'])
-    .where('id', '=', op.id)
-    .executeTakeFirstOrThrow();
-  await s.db
-    .insertInto('app_approvals')
-    .values({
-      id,
-      operation_id: op.id,
-      customer_id: device.customer_id,
-      authenticator_id: device.id,
-      nonce,
-      number_match: null,
-      number_options: null,
-      status: 'pin_confirmation',
-      created_at: now,
-      expires_at: row.expires_at,
-      decided_at: null,
-      code_sealed: null,
-    })
-    .execute();
+  const expiresAt = new Date(op.expiresAt);
+  const nonce = await insertApproval(s.db, {
+    id,
+    operationId: op.id,
+    customerId: device.customer_id,
+    authenticatorId: device.id,
+    status: 'pin_confirmation',
+    numberMatch: null,
+    now,
+    expiresAt,
+  });
   return {
     approvalId: id,
     operationId: op.id,
-    data: row.data as PendingApproval['data'],
-    linkHash: row.link_hash,
+    data: op.data as PendingApproval['data'],
+    linkHash: op.linkHash,
     nonce,
     numberOptions: null,
     requester: 'Sésame',
     createdAt: now.toISOString(),
-    expiresAt: iso(row.expires_at)!,
+    expiresAt: op.expiresAt,
   };
 }
 
@@ -292,7 +280,7 @@ export async function closeDevice(
 ): Promise<{ fallback: { method: 'sms' | 'none'; destination: string | null } }> {
   return s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
-    await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', device.customer_id).forUpdate().execute();
+    await lockSecurityState(tx, device.customer_id);
     await tx.updateTable('authenticators').set({ status: 'revoked', revoked_at: now }).where('id', '=', device.id).execute();
     await tx.deleteFrom('app_push_subscriptions').where('authenticator_id', '=', device.id).execute();
     await tx

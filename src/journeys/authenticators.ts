@@ -11,6 +11,7 @@ import { appendAudit, customerChain } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import { enqueueEvent } from '../store/outbox.js';
 import type { AuthenticatorRow } from '../store/schema.js';
+import { lockSecurityState } from '../store/security-state.js';
 import { consumeStepUp } from './authentication-codes.js';
 import { findCustomer, iso } from './customers.js';
 
@@ -73,7 +74,7 @@ export async function underStepUp<T>(
   await findCustomer(s.db, c.customerId);
   return s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
-    await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', c.customerId).forUpdate().execute();
+    await lockSecurityState(tx, c.customerId);
     const active = await tx
       .selectFrom('authenticators')
       .select(['kind', 'category'])

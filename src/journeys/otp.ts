@@ -14,6 +14,7 @@ import { newId } from '../crypto/tokens.js';
 import type { Services } from '../context.js';
 import type { Db } from '../store/db.js';
 import type { OperationRow } from '../store/schema.js';
+import { lockSecurityState } from '../store/security-state.js';
 import { newOtpCode, otpHash, sameHash } from '../methods/phone/codes.js';
 import { assertPending } from './operations.js';
 import { inCoolingOff } from './secure-phone.js';
@@ -70,7 +71,7 @@ export async function sendOperationChallenge(
   }
   const view = await s.db.transaction().execute(async (tx) => {
     // Limits are counted under the customer's lock, so concurrent requests cannot exceed them.
-    await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', op.customer_id).forUpdate().execute();
+    await lockSecurityState(tx, op.customer_id);
     const a = await phoneAuthenticator(tx, op.customer_id, input.method, input.authenticatorId);
     if (input.method === 'sms' && COOLING_OFF_TYPES.has(op.type)) await assertNotCoolingOff(tx, s, op.customer_id, now);
     const params = a.params as unknown as PhoneParams;

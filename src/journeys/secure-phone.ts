@@ -8,6 +8,7 @@ import { appendAudit, customerChain } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import { enqueueEvent } from '../store/outbox.js';
 import type { CustomerRow } from '../store/schema.js';
+import { lockSecurityState } from '../store/security-state.js';
 import { consumeStepUp } from './authentication-codes.js';
 import { customerView, findCustomer, type CustomerView } from './customers.js';
 import { queueMessage } from './messages.js';
@@ -325,5 +326,5 @@ function samePhone(s: Services, raw: string, e164: string): boolean {
 }
 
 async function lockCustomer(tx: Db, customerId: string): Promise<void> {
-  await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', customerId).forUpdate().execute();
+  await lockSecurityState(tx, customerId);
 }

@@ -13,6 +13,7 @@ import { consumeChallenge, issueChallenge, WEBAUTHN_CHALLENGE_TTL_MS, webauthnRe
 import type { StoredWebAuthnParams } from '../methods/webauthn/index.js';
 import type { Services } from '../context.js';
 import type { Db } from '../store/db.js';
+import { lockSecurityState } from '../store/security-state.js';
 import { authenticatorView, insertAuthenticator, recordAdded, underStepUp, type AuthenticatorView } from './authenticators.js';
 import { findCustomer } from './customers.js';
 import { assertPending, findOperation } from './operations.js';
@@ -143,7 +144,7 @@ export async function registerWebAuthn(
   const label = c.label ?? fromOptions.label ?? (params.deviceType === 'multiDevice' ? 'Passkey' : 'Clé de sécurité');
   return s.db.transaction().execute(async (tx) => {
     const at = s.clock.now();
-    await tx.selectFrom('security_states').select('customer_id').where('customer_id', '=', c.customerId).forUpdate().execute();
+    await lockSecurityState(tx, c.customerId);
     if (!(await consumeChallenge(tx, { challenge, customerId: c.customerId, purpose: 'register', now: at }))) throw challengeGone();
     const taken = await tx
       .selectFrom('authenticators')
