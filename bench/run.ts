@@ -455,6 +455,7 @@ async function benchDatabase(db: Db, argonSizing: Limit): Promise<DbReport> {
     await stop();
     // The profile is written when the server exits.
     if (flags.profile && aWindow) report.profile = summariseProfile(profDir, aWindow, 10);
+    if (flags.profile && process.env.BENCH_KEEP_PROFILE) fs.cpSync(profDir, process.env.BENCH_KEEP_PROFILE, { recursive: true });
   }
 }
 

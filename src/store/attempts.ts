@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { CompiledQuery } from 'kysely';
 import type { AuthenticatorChange } from '../methods/types.js';
 import { chainEvent, customerChain, type AuditEntry, type ChainHead } from './audit.js';
 import type { Db } from './db.js';
@@ -30,35 +29,32 @@ export interface AuthenticatorFilter {
   ids: string[];
 }
 
-/** One statement: the operation, its session, the customer's security state, audit head and authenticators. */
+/**
+ * One statement: the operation, its session, the customer's security state, audit head and authenticators.
+ * Written out once rather than built per call: it runs on every attempt, and one fixed text is also one
+ * prepared statement per connection whatever the filter.
+ */
+const READ_ATTEMPT = `
+  SELECT o.*, ss.failed_count, ss.block_level, ss.blocked_until, ss.permanently_blocked, ss.updated_at AS ss_updated_at,
+         h.seq AS head_seq, h.hash AS head_hash,
+         se.created_at AS se_created_at, se.last_seen_at AS se_last_seen_at, se.revoked_at AS se_revoked_at,
+         lo.categories AS login_categories,
+         (SELECT coalesce(json_agg(a ORDER BY a.created_at), '[]')
+            FROM authenticators a
+           WHERE a.customer_id = o.customer_id AND a.status = 'active'
+             AND (a.kind = ANY($2::text[]) OR a.id = ANY($3::text[]))) AS authenticators
+    FROM operations o
+    JOIN security_states ss ON ss.customer_id = o.customer_id
+    LEFT JOIN audit_heads h ON h.chain = 'customer:' || o.customer_id
+    LEFT JOIN sessions se ON se.id = o.session_id
+    LEFT JOIN operations lo ON lo.id = se.operation_id
+   WHERE o.id = $1`;
+
+type AttemptRow = OperationRow & StateColumns & { login_categories: string[] | null; authenticators: AsJson<AuthenticatorRow>[] };
+
 export async function readAttempt(db: Db, operationId: string, wanted: AuthenticatorFilter): Promise<AttemptSnapshot | null> {
-  const row = await db
-    .selectFrom('operations as o')
-    .innerJoin('security_states as ss', 'ss.customer_id', 'o.customer_id')
-    .leftJoin('audit_heads as h', (j) => j.on(sql<boolean>`h.chain = 'customer:' || o.customer_id`))
-    .leftJoin('sessions as se', 'se.id', 'o.session_id')
-    .leftJoin('operations as lo', 'lo.id', 'se.operation_id')
-    .selectAll('o')
-    .select(STATE_COLUMNS)
-    .select((eb) => [
-      'lo.categories as login_categories',
-      jsonArrayFrom(
-        eb
-          .selectFrom('authenticators as a')
-          .selectAll('a')
-          .whereRef('a.customer_id', '=', 'o.customer_id')
-          .where('a.status', '=', 'active')
-          .where((w) =>
-            w.or([
-              ...(wanted.kinds.length ? [w('a.kind', 'in', wanted.kinds)] : []),
-              ...(wanted.ids.length ? [w('a.id', 'in', wanted.ids)] : []),
-            ]),
-          )
-          .orderBy('a.created_at'),
-      ).as('authenticators'),
-    ])
-    .where('o.id', '=', operationId)
-    .executeTakeFirst();
+  const { rows } = await db.executeQuery<AttemptRow>(CompiledQuery.raw(READ_ATTEMPT, [operationId, wanted.kinds, wanted.ids]));
+  const row = rows[0];
   if (!row) return null;
   const { login_categories, authenticators, ...rest } = row;
   const { op, state, head, session } = splitState(rest);
@@ -192,57 +188,63 @@ export interface SuccessRecord {
  * nothing, when any guard found the state moved on since it was read.
  */
 export async function commitSuccess(db: Db, r: SuccessRecord): Promise<boolean> {
+  // Built as text with numbered parameters rather than through the query builder: this runs on every
+  // success, and only values ever go in as parameters.
+  const values: unknown[] = [];
+  const $ = (v: unknown) => `$${values.push(v)}`;
   const chain = customerChain(r.op.customer_id);
   const event = chainEvent(chain, r.head, r.now, r.audit);
+  // Values used in several places are bound once.
+  const [now, chainP, seq, hash, opId, customer, codeId] = [r.now, chain, event.seq, event.hash, r.op.id, r.op.customer_id, r.code.id].map(
+    $,
+  );
   const ctes = [
-    sql`h AS (UPDATE audit_heads SET seq = ${event.seq}, hash = ${event.hash}
-              WHERE chain = ${chain} AND seq = ${r.head.seq} RETURNING 1)`,
-    sql`e AS (INSERT INTO audit_events (chain, seq, type, actor, at, data, prev_hash, hash)
-              VALUES (${chain}, ${event.seq}, ${event.type}, ${event.actor}, ${r.now}, ${event.data}::jsonb, ${event.prev_hash}, ${event.hash}))`,
-    sql`o AS (UPDATE operations SET status = 'authorised', completed_at = ${r.now}, methods = ${JSON.stringify(r.methods)}::jsonb,
-                     categories = ${r.categories}, auth_code_id = ${r.code.id}
-              WHERE id = ${r.op.id} AND status = 'pending' AND expires_at > ${r.now} RETURNING 1)`,
-    sql`c AS (INSERT INTO authentication_codes (id, operation_id, customer_id, rp_id, issued_at, expires_at, consumed_at)
-              VALUES (${r.code.id}, ${r.op.id}, ${r.op.customer_id}, ${r.op.rp_id}, ${r.now}, ${r.code.expiresAt}, NULL))`,
+    `h AS (UPDATE audit_heads SET seq = ${seq}, hash = ${hash} WHERE chain = ${chainP} AND seq = ${$(r.head.seq)} RETURNING 1)`,
+    `e AS (INSERT INTO audit_events (chain, seq, type, actor, at, data, prev_hash, hash)
+           VALUES (${chainP}, ${seq}, ${$(event.type)}, ${$(event.actor)}, ${now}, ${$(event.data)}::jsonb, ${$(event.prev_hash)}, ${hash}))`,
+    `o AS (UPDATE operations SET status = 'authorised', completed_at = ${now}, methods = ${$(JSON.stringify(r.methods))}::jsonb,
+                  categories = ${$(r.categories)}, auth_code_id = ${codeId}
+           WHERE id = ${opId} AND status = 'pending' AND expires_at > ${now} RETURNING 1)`,
+    `c AS (INSERT INTO authentication_codes (id, operation_id, customer_id, rp_id, issued_at, expires_at, consumed_at)
+           VALUES (${codeId}, ${opId}, ${customer}, ${$(r.op.rp_id)}, ${now}, ${$(r.code.expiresAt)}, NULL))`,
   ];
-  const guards = [sql`(SELECT count(*) FROM h) = 1`, sql`(SELECT count(*) FROM o) = 1`];
+  const guards = ['(SELECT count(*) FROM h) = 1', '(SELECT count(*) FROM o) = 1'];
   if (r.resetLockout) {
-    ctes.push(sql`l AS (UPDATE security_states SET failed_count = 0, block_level = 0, blocked_until = NULL, updated_at = ${r.now}
-                        WHERE customer_id = ${r.op.customer_id})`);
+    ctes.push(`l AS (UPDATE security_states SET failed_count = 0, block_level = 0, blocked_until = NULL, updated_at = ${now}
+                     WHERE customer_id = ${customer})`);
   }
   r.used.forEach(({ authenticator: a, change }, i) => {
-    const name = sql.raw(`a${i}`);
     const step = change.lastUsedStep ?? a.last_used_step;
     // Guarded by what the proof was checked against: still active, same secret, same last used step.
     // A new secret (the app's PIN change) is written only over the one the proof was checked against.
-    const rekey = change.secretSealed ? sql`, secret_sealed = ${change.secretSealed}` : sql``;
-    const sameSecret = change.secretSealed ? sql` AND secret_sealed = ${a.secret_sealed}` : sql``;
-    ctes.push(sql`${name} AS (UPDATE authenticators SET last_used_at = ${r.now}, last_used_step = ${step}${rekey}
-                   WHERE id = ${a.id} AND status = 'active' AND secret_digest IS NOT DISTINCT FROM ${a.secret_digest}
-                     AND last_used_step IS NOT DISTINCT FROM ${a.last_used_step}${sameSecret} RETURNING 1)`);
-    guards.push(sql`(SELECT count(*) FROM ${name}) = 1`);
+    const rekey = change.secretSealed ? `, secret_sealed = ${$(change.secretSealed)}` : '';
+    const sameSecret = change.secretSealed ? ` AND secret_sealed = ${$(a.secret_sealed)}` : '';
+    ctes.push(`a${i} AS (UPDATE authenticators SET last_used_at = ${now}, last_used_step = ${$(step)}${rekey}
+                WHERE id = ${$(a.id)} AND status = 'active' AND secret_digest IS NOT DISTINCT FROM ${$(a.secret_digest)}
+                  AND last_used_step IS NOT DISTINCT FROM ${$(a.last_used_step)}${sameSecret} RETURNING 1)`);
+    guards.push(`(SELECT count(*) FROM a${i}) = 1`);
   });
   if (r.appApproval) {
     const p = r.appApproval;
-    ctes.push(sql`p AS (UPDATE app_approvals SET status = 'approved', decided_at = ${r.now}, code_sealed = ${p.codeSealed}
-                        WHERE id = ${p.id} AND operation_id = ${r.op.id} AND status = ${p.waiting} RETURNING 1)`);
-    guards.push(sql`(SELECT count(*) FROM p) = 1`);
+    ctes.push(`p AS (UPDATE app_approvals SET status = 'approved', decided_at = ${now}, code_sealed = ${$(p.codeSealed)}
+                     WHERE id = ${$(p.id)} AND operation_id = ${opId} AND status = ${$(p.waiting)} RETURNING 1)`);
+    guards.push('(SELECT count(*) FROM p) = 1');
   }
   if (r.touchSession) {
     // Not a guard: sessions are not under the customer's lock, a logout may land at any time either way.
-    ctes.push(sql`s AS (UPDATE sessions SET last_seen_at = ${r.now} WHERE id = ${r.touchSession} AND revoked_at IS NULL)`);
+    ctes.push(`s AS (UPDATE sessions SET last_seen_at = ${now} WHERE id = ${$(r.touchSession)} AND revoked_at IS NULL)`);
   }
   if (r.session) {
     const n = r.session.row;
     if (r.session.replacesDigest) {
-      ctes.push(sql`r AS (UPDATE sessions SET revoked_at = ${r.now}, revoke_reason = 'reauthenticated'
-                          WHERE token_digest = ${r.session.replacesDigest} AND customer_id = ${r.op.customer_id} AND revoked_at IS NULL)`);
+      ctes.push(`r AS (UPDATE sessions SET revoked_at = ${now}, revoke_reason = 'reauthenticated'
+                       WHERE token_digest = ${$(r.session.replacesDigest)} AND customer_id = ${customer} AND revoked_at IS NULL)`);
     }
-    ctes.push(sql`n AS (INSERT INTO sessions (id, token_digest, customer_id, rp_id, operation_id, created_at, last_seen_at, user_agent)
-                        VALUES (${n.id}, ${n.token_digest}, ${n.customer_id}, ${n.rp_id}, ${n.operation_id}, ${r.now}, ${r.now}, ${n.user_agent}))`);
+    ctes.push(`n AS (INSERT INTO sessions (id, token_digest, customer_id, rp_id, operation_id, created_at, last_seen_at, user_agent)
+                     VALUES (${$(n.id)}, ${$(n.token_digest)}, ${$(n.customer_id)}, ${$(n.rp_id)}, ${$(n.operation_id)}, ${now}, ${now}, ${$(n.user_agent)}))`);
   }
   try {
-    await sql`WITH ${sql.join(ctes)} SELECT sesame_guard(${sql.join(guards, sql` AND `)})`.execute(db);
+    await db.executeQuery(CompiledQuery.raw(`WITH ${ctes.join(',\n')} SELECT sesame_guard(${guards.join(' AND ')})`, values));
     return true;
   } catch (e) {
     if ((e as { code?: string }).code === GUARD_TRIPPED) return false;
