@@ -9,6 +9,7 @@ import type { Sesame } from '../../src/app.js';
 import type { ManualClock } from '../../src/core/clock.js';
 import { CHROMIUM, launchChromium } from '../support/chromium.js';
 import { startDemoSesame } from '../support/demo-sesame.js';
+import { lastSmsTo } from '../support/device.js';
 import { freePort } from '../support/ports.js';
 
 /**
@@ -208,5 +209,60 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('passkeys and security keys in the web
     expect(usb!.signCount).toBeGreaterThanOrEqual(2);
     const yubikey = (await webauthnRows()).find((r) => r.label === 'YubiKey')!;
     expect((yubikey.params as { counter: number }).counter).toBe(usb!.signCount);
+  });
+  it('emma, who has codes by SMS only, registers a passkey confirmed with her password and an SMS code', async () => {
+    // Her own browser, with a passkey-capable device.
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const emma = await context.newPage();
+    emma.setDefaultTimeout(15_000);
+    const emmaCdp = await context.newCDPSession(emma);
+    await emmaCdp.send('WebAuthn.enable', { enableUI: false });
+    await emmaCdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    const seen = new Set<string>();
+    const smsCode = async () => /\b(\d{6})\b/.exec(await lastSmsTo(sesame.app, '+33698765432', seen))![1]!;
+    try {
+      await emma.goto(origin + '/login');
+      await emma.getByTestId('login-ref').fill('emma');
+      await emma.getByTestId('login-password').fill('emma-demo-2026');
+      await emma.getByTestId('login-continue').click();
+      await emma.getByTestId('login-method-sms').click();
+      await emma.getByTestId('login-code').fill(await smsCode());
+      await emma.getByTestId('login-submit').click();
+      await emma.getByTestId('accounts-page').waitFor();
+
+      await emma.getByTestId('nav-security').click();
+      await emma.getByTestId('passkeys-panel').waitFor();
+      await emma.getByTestId('passkey-label').fill('Téléphone d’Emma');
+      await emma.getByTestId('passkey-password').fill('emma-demo-2026');
+      // The code is sent for this change: the SMS names it.
+      await emma.getByTestId('passkey-method-sms').click();
+      const sms = await lastSmsTo(sesame.app, '+33698765432', seen);
+      await emma.getByTestId('passkey-code').fill(/\b(\d{6})\b/.exec(sms)![1]!);
+      await emma.getByTestId('passkey-add').click();
+      await emma.getByTestId('passkey-added').waitFor();
+      await emma.screenshot({ path: '/tmp/passkeys-emma.png', fullPage: true });
+
+      const rows = await sesame.services.db
+        .selectFrom('authenticators')
+        .innerJoin('customers', 'customers.id', 'authenticators.customer_id')
+        .select(['authenticators.label', 'authenticators.status'])
+        .where('customers.external_ref', '=', 'emma')
+        .where('authenticators.kind', '=', 'webauthn')
+        .execute();
+      expect(rows).toEqual([{ label: 'Téléphone d’Emma', status: 'active' }]);
+      const success = await lastSuccess();
+      expect(success).toMatchObject({ operationType: 'manage_authenticators', methods: ['password', 'sms'] });
+    } finally {
+      await context.close();
+    }
   });
 });

@@ -93,7 +93,7 @@ export interface WaysIn {
 }
 
 export type StepUpOperation =
-  { type: 'manage_authenticators'; action: 'add'; kind: 'totp' | 'sms' | 'voice' } | { type: 'change_phone'; phone: string };
+  { type: 'manage_authenticators'; action: 'add'; kind: 'totp' | 'sms' | 'voice' | 'webauthn' } | { type: 'change_phone'; phone: string };
 
 export interface PhoneProof {
   id: string;

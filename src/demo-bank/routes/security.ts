@@ -25,7 +25,7 @@ const StepUpStartBody = Type.Union([
   Type.Object({
     type: Type.Literal('manage_authenticators'),
     action: Type.Literal('add'),
-    kind: Type.Union([Type.Literal('totp'), Type.Literal('sms'), Type.Literal('voice')]),
+    kind: Type.Union([Type.Literal('totp'), Type.Literal('sms'), Type.Literal('voice'), Type.Literal('webauthn')]),
   }),
   Type.Object({ type: Type.Literal('change_phone'), phone: Type.String({ minLength: 3, maxLength: 40 }) }),
 ]);

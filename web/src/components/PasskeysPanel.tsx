@@ -1,37 +1,34 @@
 import { startRegistration } from '@simplewebauthn/browser';
 import { useState, type FormEvent } from 'react';
-import { api, type ScaChoice, type ScaMethod, type WaysIn } from '../api.js';
+import { api, type StepUpOperation, type WaysIn } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { Field } from './Field.js';
 import { ProblemAlert } from './ProblemAlert.js';
-import { initialSca, possessionOf, ScaMethods, type ScaState } from './ScaMethods.js';
+import { isKeypad } from './ScaMethods.js';
+import { choicesFor, newStepUp, stepUpBody, StepUpFields, type StepUpState } from './StepUpFields.js';
 
 /**
  * Passkeys and security keys on "my security": the keys the customer has, and registering one. Once the
- * customer can already authenticate, the new key is confirmed with the password and the app's or
- * token's code (a step-up Sésame consumes); then the browser asks for the fingerprint, face or PIN and
- * the key is active at once.
+ * customer can already authenticate, the new key is confirmed like any new method (the password and a
+ * code from the app, a token, an SMS or a call: a step-up Sésame consumes); then the browser asks for the
+ * fingerprint, face or PIN and the key is active at once.
  */
 export function PasskeysPanel({ needsSca, ways, onChanged }: { needsSca: boolean; ways: WaysIn; onChanged(): void }) {
   const { m } = useI18n();
-  // A code typed from the app or a token: a step-up by SMS or call is declared for other kinds of change.
-  const stepUpMethods: ScaChoice[] = ways.methods
-    .filter((w) => w.status === 'active' && (w.kind === 'totp' || w.kind === 'hotp') && w.usableFor.includes('manage_authenticators'))
-    .map((w) => ({ kind: w.kind as ScaMethod }))
-    .filter((c, i, all) => all.findIndex((x) => x.kind === c.kind) === i);
+  const operation: StepUpOperation = { type: 'manage_authenticators', action: 'add', kind: 'webauthn' };
+  const methods = choicesFor(ways, 'manage_authenticators');
   const keys = ways.methods.filter((w) => w.kind === 'webauthn');
   const [label, setLabel] = useState('');
   const [attachment, setAttachment] = useState<'platform' | 'cross-platform'>('platform');
-  const [password, setPassword] = useState('');
-  const [sca, setSca] = useState<ScaState>(() => initialSca(stepUpMethods));
+  const [stepUp, setStepUp] = useState<StepUpState>(() => newStepUp(methods));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [added, setAdded] = useState(false);
 
   const add = async (e: FormEvent) => {
     e.preventDefault();
-    const possession = possessionOf(sca);
-    if (needsSca && (!possession || !password)) return;
+    const proof = needsSca ? stepUpBody(stepUp, operation) : null;
+    if (needsSca && !proof) return;
     setBusy(true);
     setError(null);
     setAdded(false);
@@ -40,7 +37,7 @@ export function PasskeysPanel({ needsSca, ways, onChanged }: { needsSca: boolean
       const optionsJSON = (await api.passkeyRegistrationOptions({
         ...(name ? { label: name } : {}),
         attachment,
-        ...(needsSca && possession ? { stepUp: { password, ...possession } } : {}),
+        ...(proof ? { stepUp: proof } : {}),
       })) as unknown as Parameters<typeof startRegistration>[0]['optionsJSON'];
       const credential = (await startRegistration({ optionsJSON })) as unknown as Record<string, unknown>;
       await api.registerPasskey(credential, name);
@@ -50,8 +47,7 @@ export function PasskeysPanel({ needsSca, ways, onChanged }: { needsSca: boolean
     } catch (err) {
       setError(err);
     } finally {
-      setPassword('');
-      setSca(initialSca(stepUpMethods));
+      setStepUp(newStepUp(methods));
       setBusy(false);
     }
   };
@@ -99,23 +95,7 @@ export function PasskeysPanel({ needsSca, ways, onChanged }: { needsSca: boolean
         {needsSca && (
           <>
             <p className="hint spaced">{m.security.stepUpConfirm}</p>
-            <Field
-              label={m.security.password}
-              testId="passkey-password"
-              type="password"
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-              autoComplete="current-password"
-              required
-            />
-            <ScaMethods
-              prefix="passkey"
-              methods={stepUpMethods}
-              value={sca}
-              onChange={setSca}
-              requestCode={() => Promise.reject(new Error('not offered'))}
-              busy={busy}
-            />
+            <StepUpFields prefix="passkey" methods={methods} operation={operation} value={stepUp} onChange={setStepUp} busy={busy} />
           </>
         )}
         {busy && (
@@ -124,9 +104,12 @@ export function PasskeysPanel({ needsSca, ways, onChanged }: { needsSca: boolean
           </p>
         )}
         <ProblemAlert error={error} testId="passkey-error" />
-        <button type="submit" className="btn btn-primary" disabled={busy} data-testid="passkey-add">
-          {m.passkeys.add}
-        </button>
+        {/* A code typed on the phone's keypad during a call confirms by itself. */}
+        {!(needsSca && isKeypad(stepUp.sca)) && (
+          <button type="submit" className="btn btn-primary" disabled={busy} data-testid="passkey-add">
+            {m.passkeys.add}
+          </button>
+        )}
       </form>
     </div>
   );

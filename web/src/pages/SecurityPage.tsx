@@ -4,10 +4,7 @@ import {
   type Authenticator,
   type PhoneEnrolment,
   type PhoneProof,
-  type ScaChoice,
-  type ScaMethod,
   type Security,
-  type StepUp,
   type StepUpOperation,
   type TotpEnrolment,
   type WayIn,
@@ -17,7 +14,8 @@ import { AppActivationPanel } from '../components/AppActivationPanel.js';
 import { CodeField, Field } from '../components/Field.js';
 import { PasskeysPanel } from '../components/PasskeysPanel.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
-import { initialSca, isKeypad, possessionOf, ScaMethods, tail, type ScaState } from '../components/ScaMethods.js';
+import { choicesFor, newStepUp, stepUpBody, StepUpFields, type StepUpState } from '../components/StepUpFields.js';
+import { isKeypad, tail } from '../components/ScaMethods.js';
 import { groupSecret, svgDataUrl } from '../format.js';
 import { useI18n } from '../i18n.js';
 import { MESSAGES } from '../messages.js';
@@ -181,91 +179,6 @@ function MethodItem({ w, a }: { w: WayIn; a: Authenticator | undefined }) {
         )}
       </dl>
     </li>
-  );
-}
-
-/** Possession methods of the ways-in usable for an operation type, one per kind, the app first. */
-function choicesFor(ways: WaysIn, type: string): ScaChoice[] {
-  const order: ScaMethod[] = ['totp', 'hotp', 'sms', 'voice'];
-  const out: ScaChoice[] = [];
-  for (const w of ways.methods) {
-    if (w.status !== 'active' || w.category !== 'possession' || !w.usableFor.includes(type)) continue;
-    if (!order.includes(w.kind as ScaMethod) || out.some((c) => c.kind === w.kind)) continue;
-    out.push({
-      kind: w.kind as ScaMethod,
-      ...(w.destination ? { destination: w.destination } : {}),
-      ...(w.voiceMode ? { voiceMode: w.voiceMode as 'read-out' | 'keypad' } : {}),
-    });
-  }
-  return out.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
-}
-
-/** The password and a current possession method, confirming one sensitive change. */
-interface StepUpState {
-  password: string;
-  sca: ScaState;
-  operationId: string | null;
-  /** The change the operation was declared for: another change needs another operation. */
-  declaredFor: string | null;
-}
-
-const newStepUp = (methods: ScaChoice[]): StepUpState => ({ password: '', sca: initialSca(methods), operationId: null, declaredFor: null });
-
-function stepUpBody(s: StepUpState, operation: StepUpOperation): StepUp | null {
-  const possession = possessionOf(s.sca);
-  if (!possession || !s.password) return null;
-  const operationId = s.operationId && s.declaredFor === JSON.stringify(operation) ? s.operationId : undefined;
-  return { password: s.password, ...possession, ...(operationId ? { operationId } : {}) };
-}
-
-function StepUpFields({
-  prefix,
-  methods,
-  operation,
-  value,
-  onChange,
-  busy,
-}: {
-  prefix: string;
-  methods: ScaChoice[];
-  operation: StepUpOperation;
-  value: StepUpState;
-  onChange(next: StepUpState | ((prev: StepUpState) => StepUpState)): void;
-  busy: boolean;
-}) {
-  const { m, lang } = useI18n();
-  const requestCode = async (method: 'sms' | 'voice') => {
-    const key = JSON.stringify(operation);
-    let operationId = value.declaredFor === key ? value.operationId : null;
-    if (!operationId) {
-      operationId = (await api.startStepUp(operation)).operationId;
-      onChange((prev) => ({ ...prev, operationId, declaredFor: key }));
-    }
-    return api.stepUpChallenge(operationId, method, lang);
-  };
-  return (
-    <>
-      <Field
-        label={m.security.password}
-        testId={`${prefix}-password`}
-        type="password"
-        value={value.password}
-        onChange={(e) => {
-          const password = e.target.value;
-          onChange((prev) => ({ ...prev, password }));
-        }}
-        autoComplete="current-password"
-        required
-      />
-      <ScaMethods
-        prefix={prefix}
-        methods={methods}
-        value={value.sca}
-        onChange={(sca) => onChange((prev) => ({ ...prev, sca }))}
-        requestCode={requestCode}
-        busy={busy}
-      />
-    </>
   );
 }
 
