@@ -17,6 +17,8 @@ export interface WayIn {
   id: string;
   kind: string;
   category: ElementCategory;
+  /** Every element one use of it proves: two for a passkey (possession + inherence) or the app (+ its PIN). */
+  categories: ElementCategory[];
   status: string;
   label: string;
   /** A masked number for SMS and voice, so the screen can say where a code goes. */
@@ -70,10 +72,12 @@ export async function waysIn(s: Services, customerId: string): Promise<WaysIn> {
     .execute();
   const methods: WayIn[] = rows.map((a) => {
     const p = a.params as { phone?: string; voiceMode?: string };
+    const categories = enrolledCategories(a.kind);
     return {
       id: a.id,
       kind: a.kind,
       category: a.category as ElementCategory,
+      categories: categories.length ? [...categories] : [a.category as ElementCategory],
       status: a.status,
       label: a.label,
       ...(p.phone ? { destination: maskPhone(p.phone) } : {}),

@@ -152,7 +152,10 @@ describe.each(databaseKinds)('passkeys and security keys on %s', (kind) => {
     const ways = await t.api('GET', `/v1/customers/${id}/ways-in`);
     expect(ways.status).toBe(200);
     expect(ways.body).toMatchObject({ canLogIn: true, canPay: true });
-    expect(ways.body.methods).toEqual([expect.objectContaining({ kind: 'webauthn', status: 'active', label: 'Ma clé' })]);
+    // One gesture proves two elements: ways-in says so, which is why a passkey alone can log in and pay.
+    expect(ways.body.methods).toEqual([
+      expect.objectContaining({ kind: 'webauthn', status: 'active', label: 'Ma clé', categories: ['possession', 'inherence'] }),
+    ]);
     expect(ways.body.methods[0].usableFor).toContain('payment');
 
     const login = await t.createOperation(id, { type: 'login' });

@@ -259,6 +259,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('passkeys and security keys in the web
         .where('authenticators.kind', '=', 'webauthn')
         .execute();
       expect(rows).toEqual([{ label: 'Téléphone d’Emma', status: 'active' }]);
+      const card = emma.getByTestId('method-webauthn');
+      await expect.poll(() => card.getByTestId('method-category').innerText()).toBe('Possession + Inhérence');
       const success = await lastSuccess();
       expect(success).toMatchObject({ operationType: 'manage_authenticators', methods: ['password', 'sms'] });
     } finally {

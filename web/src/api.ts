@@ -76,6 +76,7 @@ export interface WayIn {
   id: string;
   kind: string;
   category: string;
+  categories: string[];
   status: string;
   label: string;
   destination?: string;

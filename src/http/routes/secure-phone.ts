@@ -30,6 +30,7 @@ export async function securePhoneRoutes(app: FastifyInstance, s: Services): Prom
               id: Type.String(),
               kind: Type.String(),
               category: Type.String(),
+              categories: Type.Array(Type.String(), { description: 'every element one use proves (a passkey: possession and inherence)' }),
               status: Type.String(),
               label: Type.String(),
               destination: Type.Optional(Type.String()),

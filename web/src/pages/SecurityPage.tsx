@@ -142,7 +142,7 @@ function MethodItem({ w, a }: { w: WayIn; a: Authenticator | undefined }) {
       <dl>
         <div>
           <dt>{m.security.category}</dt>
-          <dd data-testid="method-category">{m.security.categories[w.category] ?? w.category}</dd>
+          <dd data-testid="method-category">{w.categories.map((c) => m.security.categories[c] ?? c).join(' + ')}</dd>
         </div>
         <div>
           <dt>{m.security.status}</dt>
