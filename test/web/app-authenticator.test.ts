@@ -181,6 +181,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the app authenticator (PWA) with the 
       await app.getByTestId('sms-confirm').click();
       await app.getByTestId('home').waitFor();
       expect(await text(app, 'home-hello')).toBe('Bonjour Alice Martin');
+      // Right after the activation, the app says it is active.
+      expect(await text(app, 'activated')).toBe('Votre appli est activée : c’est ici que vous validerez vos connexions et vos opérations.');
       await app.getByTestId('no-approvals').waitFor();
       // The service worker that shows push notifications, scoped to the app.
       await expect

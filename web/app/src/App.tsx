@@ -10,7 +10,7 @@ import { Settings } from './screens/Settings.js';
 type State =
   | { name: 'loading' }
   | { name: 'activate'; code: string | null; awaiting: boolean; notice: 'revoked' | null }
-  | { name: 'active'; info: DeviceInfo }
+  | { name: 'active'; info: DeviceInfo; justActivated?: boolean }
   | { name: 'closed'; destination: string | null }
   | { name: 'unreachable'; error: unknown };
 
@@ -97,7 +97,7 @@ export function App() {
           awaitingConfirmation={state.awaiting}
           onActivated={(info) => {
             go('/app/');
-            setState({ name: 'active', info });
+            setState({ name: 'active', info, justActivated: true });
           }}
         />
       </>
@@ -135,6 +135,7 @@ export function App() {
     screen = (
       <Home
         info={state.info}
+        justActivated={state.justActivated === true}
         onRevoked={() => {
           void device.forget();
           setState({ name: 'activate', code: null, awaiting: false, notice: 'revoked' });

@@ -44,6 +44,7 @@ const fr = {
 
   home: {
     hello: (name: string) => `Bonjour ${name}`,
+    activated: 'Votre appli est activée : c’est ici que vous validerez vos connexions et vos opérations.',
     pendingTitle: 'Opérations à valider',
     none: 'Aucune opération en attente. Elles s’afficheront ici dès que votre banque vous en envoie.',
     waiting: 'À l’écoute de votre banque…',
@@ -204,6 +205,7 @@ const en: Messages = {
 
   home: {
     hello: (name: string) => `Hello ${name}`,
+    activated: 'Your app is active: this is where you will approve your logins and operations.',
     pendingTitle: 'Operations to approve',
     none: 'No operation waiting. They will show here as soon as your bank sends one.',
     waiting: 'Listening to your bank…',

@@ -15,7 +15,7 @@ const SHORT_POLL_MS = 2000;
  * The operations waiting for the customer: a long poll (`wait=20`) in a loop while the app is open, and
  * Web Push when the browser has it (the service worker's message makes the list refresh at once).
  */
-export function Home({ info, onRevoked }: { info: DeviceInfo; onRevoked(): void }) {
+export function Home({ info, justActivated, onRevoked }: { info: DeviceInfo; justActivated: boolean; onRevoked(): void }) {
   const { m } = useI18n();
   const [approvals, setApprovals] = useState<PendingApproval[] | null>(null);
   const [offline, setOffline] = useState<unknown>(null);
@@ -110,6 +110,11 @@ export function Home({ info, onRevoked }: { info: DeviceInfo; onRevoked(): void 
       <p className="greeting" data-testid="home-hello">
         {m.home.hello(info.customer.displayName)}
       </p>
+      {justActivated && (
+        <p className="alert alert-success" role="status" data-testid="activated">
+          {m.home.activated}
+        </p>
+      )}
       <h1 id="home-title">{m.home.pendingTitle}</h1>
       {offline instanceof DeviceApiError ? (
         <ErrorAlert error={offline} testId="offline" />
