@@ -36,7 +36,13 @@ async function serve(databaseUrl: string): Promise<void> {
       const id = (Number(req.params.id) % ROWS) + 1;
       const read = await pool.query({ name: 'read', text: 'SELECT id, n, data FROM stack_floor WHERE id = $1', values: [id] });
       const n = read.rows[0].n as number;
-      await pool.query({ name: 'write', text: 'UPDATE stack_floor SET n = n + 1 WHERE id = $1 AND n = $2 RETURNING n', values: [id, n] });
+      const write = await pool.query({
+        name: 'write',
+        text: 'UPDATE stack_floor SET n = n + 1 WHERE id = $1 AND n = $2 RETURNING n',
+        values: [id, n],
+      });
+      // A guard that trips is a failed flow, as in the server (it would take the locking path there).
+      if (write.rowCount !== 1) throw new Error('the guarded write found the row changed');
       const token = await new SignJWT({ op: id, n }).setProtectedHeader({ alg: 'ES256' }).setIssuedAt().sign(privateKey);
       return { status: 'authorised', token };
     },
@@ -48,7 +54,7 @@ async function serve(databaseUrl: string): Promise<void> {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' } }, strict: true });
   const seconds = Number(values.seconds);
-  if (!(seconds > 0 && seconds <= 120)) throw new Error('--seconds is from 1 to 120');
+  if (!(seconds >= 1 && seconds <= 120)) throw new Error('--seconds is from 1 to 120');
   let url = process.env.BENCH_DATABASE_URL || null;
   let postmasterPid: number | null = null;
   let stopCluster = async () => {};
@@ -82,6 +88,13 @@ async function main(): Promise<void> {
     );
   } finally {
     child.kill();
+    // A database given by BENCH_DATABASE_URL gets its table back out; a throwaway cluster just goes.
+    if (process.env.BENCH_DATABASE_URL) {
+      const { default: pg } = await import('pg');
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query('DROP TABLE IF EXISTS stack_floor').finally(() => c.end());
+    }
     await stopCluster();
   }
 }

@@ -106,6 +106,8 @@ export interface WayIn {
   id: string;
   kind: string;
   category: ElementCategory;
+  /** Every element one use proves (a passkey: possession and inherence). */
+  categories: ElementCategory[];
   status: string;
   label: string;
   /** The number, masked, for SMS and voice. */
