@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { securityHeadersFor } from '../../src/http/server.js';
 import { startSesame, type TestSesame } from '../support/sesame.js';
 
 // Headers do not depend on the database: the embedded one is enough.
@@ -30,5 +31,30 @@ describe('security headers on every answer', () => {
       expect(csp).not.toContain('upgrade-insecure-requests');
     }
     expect(answers[0]!.headers['cache-control']).toBe('no-store');
+  });
+});
+
+describe('security headers in production', () => {
+  /** The headers the middleware sets on one answer. */
+  const headersIn = (mode: 'development' | 'production') => {
+    const set = new Map<string, string>();
+    const res = {
+      setHeader: (k: string, v: string) => set.set(k.toLowerCase(), String(v)),
+      removeHeader: (k: string) => set.delete(k.toLowerCase()),
+    };
+    let failed: unknown = null;
+    securityHeadersFor(mode)({} as never, res as never, (err?: unknown) => (failed = err ?? null));
+    expect(failed).toBeNull();
+    return set;
+  };
+
+  it('production adds HSTS for a year with subdomains and upgrades insecure requests; development sends neither', () => {
+    const prod = headersIn('production');
+    expect(prod.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+    expect(prod.get('content-security-policy')).toContain('upgrade-insecure-requests');
+    const dev = headersIn('development');
+    expect(dev.has('strict-transport-security')).toBe(false);
+    expect(dev.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
+    for (const h of [prod, dev]) expect(h.get('content-security-policy')).toContain("default-src 'self'");
   });
 });
