@@ -21,6 +21,8 @@ export class SigningKeys {
   #jwks: { keys: JWK[] } = { keys: [] };
   #loadedAt = 0;
   #refreshing: Promise<void> | null = null;
+  #forcedAt = 0;
+  #forced: Promise<void> | null = null;
 
   constructor(
     private readonly db: Db,
@@ -42,6 +44,19 @@ export class SigningKeys {
         .catch(() => undefined)
         .finally(() => (this.#refreshing = null));
     }
+  }
+
+  /**
+   * A code names a key this process has not loaded: another process rotated (or several started on an
+   * empty database at once). Loads the keys again, at most once a second however many such codes arrive
+   * (they share that one load), so made-up key ids cannot drive the database.
+   */
+  async reloadForUnknownKey(): Promise<void> {
+    if (!this.#forced || Date.now() - this.#forcedAt >= 1000) {
+      this.#forcedAt = Date.now();
+      this.#forced = this.#load().catch(() => undefined);
+    }
+    await this.#forced;
   }
 
   async #load(): Promise<void> {

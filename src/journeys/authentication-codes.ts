@@ -64,15 +64,26 @@ export async function signAuthenticationCode(
 /** Checks signature, issuer, audience and expiry; the database then decides single use. */
 async function verifyCode(s: Services, rpId: string, code: string): Promise<AuthenticationCodeClaims> {
   await s.signingKeys.ensureLoaded();
+  const verify = async () =>
+    (
+      await jwtVerify<AuthenticationCodeClaims>(code, createLocalJWKSet(s.signingKeys.jwks()), {
+        issuer: s.config.publicUrl,
+        audience: rpId,
+        algorithms: ['ES256'],
+        currentDate: s.clock.now(),
+        typ: 'sesame-ac+jwt',
+      })
+    ).payload;
   try {
-    const { payload } = await jwtVerify<AuthenticationCodeClaims>(code, createLocalJWKSet(s.signingKeys.jwks()), {
-      issuer: s.config.publicUrl,
-      audience: rpId,
-      algorithms: ['ES256'],
-      currentDate: s.clock.now(),
-      typ: 'sesame-ac+jwt',
-    });
-    return payload;
+    try {
+      return await verify();
+    } catch (e) {
+      // Signed by a key another server process has just made (a rotation, or the first start of
+      // several): load the keys again, then decide.
+      if (!(e instanceof joseErrors.JWKSNoMatchingKey)) throw e;
+      await s.signingKeys.reloadForUnknownKey();
+      return await verify();
+    }
   } catch (e) {
     if (e instanceof joseErrors.JWTExpired) throw new Conflict('ERR_CODE_EXPIRED', 'The authentication code has expired.');
     throw new InvalidRequest('ERR_CODE_INVALID', 'The authentication code is not valid for this relying party.', { field: 'code' });

@@ -1,7 +1,8 @@
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainHash } from '../../src/core/audit-chain.js';
+import { SigningKeys } from '../../src/crypto/signing-keys.js';
 import { createAdvisor, createRelyingParty } from '../../src/journeys/principals.js';
 import { verifyAllChains } from '../../src/store/audit.js';
 import { databaseKinds } from '../support/databases.js';
@@ -953,6 +954,28 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
       expect(a.protectedHeader.kid).toBe(oldKid);
       expect((await consume(t, before.code, PAYMENT)).status).toBe(200);
       expect((await consume(t, after.code, PAYMENT)).status).toBe(200);
+    });
+
+    it('a code signed by another server process with a key it has just made is accepted here at once', async () => {
+      const c = await t.newCustomerWithPasswordAndTotp();
+      const { code } = await authorise(t, c, PAYMENT);
+      // Another process on the same database rotates and signs; this one still has the previous keys loaded.
+      const s = t.sesame.services;
+      const other = new SigningKeys(s.db, s.sealer, s.clock);
+      const otherKid = await other.rotate();
+      const { iss, aud, sub, jti, exp, iat: _iat, ...claims } = decodeJwt(code);
+      const fromOther = await other.sign(claims, {
+        issuer: iss!,
+        audience: aud as string,
+        subject: sub!,
+        jti: jti!,
+        expiresAt: new Date(exp! * 1000),
+      });
+      expect(decodeProtectedHeader(fromOther).kid).toBe(otherKid);
+      expect(s.signingKeys.jwks().keys.map((k) => k.kid)).not.toContain(otherKid);
+      const res = await consume(t, fromOther, PAYMENT);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(s.signingKeys.jwks().keys.map((k) => k.kid)).toContain(otherKid);
     });
   });
 
