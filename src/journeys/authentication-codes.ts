@@ -6,6 +6,7 @@ import type { OperationData } from '../core/operations.js';
 import { newId } from '../crypto/tokens.js';
 import type { Services } from '../context.js';
 import { appendAudit, customerChain } from '../store/audit.js';
+import { consumeCodeGuarded } from '../store/code-consumption.js';
 import type { Db } from '../store/db.js';
 import type { OperationRow } from '../store/schema.js';
 
@@ -112,14 +113,16 @@ export async function consumeAuthenticationCode(s: Services, rpId: string, code:
   if (data !== undefined && linkHash(normaliseOperationData(data, 'data')) !== claims.lh) {
     throw new Conflict('ERR_LINK_MISMATCH', 'The operation data does not match what the customer authorised (amount or payee differ).');
   }
+  const audit = { type: 'authentication_code.consumed', actor: `rp:${rpId}`, data: { operationId: claims.op, codeId: claims.jti } };
+  const chain = customerChain(claims.sub!);
+  // Two statements in the common case; under the customer's chain lock when another event got there first.
+  const fast = await consumeCodeGuarded(s.db, { codeId: claims.jti!, rpId, chain, now: s.clock.now(), audit });
+  if (fast === 'consumed') return claimsView(claims);
+  if (fast === 'unavailable') return whyUnavailable(s.db, claims.jti!);
   return s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
     await markConsumed(tx, claims, rpId, now);
-    await appendAudit(tx, customerChain(claims.sub!), now, {
-      type: 'authentication_code.consumed',
-      actor: `rp:${rpId}`,
-      data: { operationId: claims.op, codeId: claims.jti },
-    });
+    await appendAudit(tx, chain, now, audit);
     return claimsView(claims);
   });
 }
@@ -165,7 +168,12 @@ async function markConsumed(tx: Db, claims: AuthenticationCodeClaims, rpId: stri
     .returning('id')
     .executeTakeFirst();
   if (row) return;
-  const exists = await tx.selectFrom('authentication_codes').select('id').where('id', '=', claims.jti!).executeTakeFirst();
+  return whyUnavailable(tx, claims.jti!);
+}
+
+/** A code that could not be consumed: unknown to this relying party (404), or already used (409). */
+async function whyUnavailable(db: Db, codeId: string): Promise<never> {
+  const exists = await db.selectFrom('authentication_codes').select('id').where('id', '=', codeId).executeTakeFirst();
   if (!exists) throw new NotFound('Authentication code');
   throw new Conflict('ERR_CODE_ALREADY_USED', 'The authentication code was already used.');
 }

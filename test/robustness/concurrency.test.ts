@@ -43,6 +43,8 @@ suite(title, () => {
       SESAME_KEKS: `k1:${kek}`,
       LOG_LEVEL: 'warn',
       SESAME_DATA_DIR: dataDir(),
+      // One service behind a load balancer: one public URL (the codes' issuer), whichever process answers.
+      SESAME_PUBLIC_URL: 'http://sesame.test',
     });
     // The CLI migrates the database first, so the two servers start on a ready schema.
     const rp = await runCli(['rp', 'create', '--name', 'test'], env);
@@ -213,5 +215,57 @@ suite(title, () => {
     expect(items.filter((e) => e.type === 'sca.succeeded' && e.data.operationType === 'payment')).toHaveLength(1);
     const authorised = await Promise.all(ops.map((op) => api(a, 'GET', `/v1/operations/${op}`)));
     expect(authorised.filter((r) => r.body.status === 'authorised')).toHaveLength(1);
+  }, 120_000);
+  it('eight authentication codes of one customer, each consumed twice at once over both processes: each exactly once, and the audit chain stays whole', async () => {
+    const [a, b] = servers as [ServerProcess, ServerProcess];
+    const created = await api(a, 'POST', '/v1/customers', { ref: `conc-consume-${Date.now()}`, displayName: 'Consuming Customer' });
+    const id = created.body.id as string;
+    const step = () => Math.floor(Date.now() / 30_000);
+    const s0 = step();
+    // Eight TOTP apps (each accepts one code per step), enrolled before the password so no step-up is needed.
+    const totps: { id: string; at(s: number): string }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const enrol = await api(a, 'POST', `/v1/customers/${id}/authenticators/totp`, {});
+      const totp = new TOTP({ secret: Secret.fromBase32(enrol.body.secret), algorithm: 'SHA1', digits: 6, period: 30 });
+      const at = (s: number) => totp.generate({ timestamp: s * 30_000 });
+      expect((await api(b, 'POST', `/v1/customers/${id}/authenticators/${enrol.body.id}/activate`, { code: at(s0 - 1) })).status).toBe(200);
+      totps.push({ id: enrol.body.id as string, at });
+    }
+    expect((await api(b, 'POST', `/v1/customers/${id}/authenticators/password`, { password: PASSWORD })).status).toBe(201);
+    const login = await api(a, 'POST', '/v1/operations', { customerId: id, data: { type: 'login' } });
+    const loggedIn = await api(a, 'POST', `/v1/operations/${login.body.id}/authenticate`, {
+      factors: [
+        { method: 'password', password: PASSWORD },
+        { method: 'totp', authenticatorId: totps[0]!.id, code: totps[0]!.at(s0) },
+      ],
+    });
+    expect(loggedIn.status, JSON.stringify(loggedIn.body)).toBe(200);
+    const codes: string[] = [];
+    for (const [i, t] of totps.entries()) {
+      const op = await api(i % 2 ? a : b, 'POST', '/v1/operations', {
+        customerId: id,
+        data: { type: 'payment', amount: { value: 1000 + i, currency: 'EUR' }, payee: { name: `Payee ${i}` } },
+        sessionToken: loggedIn.body.session.token,
+      });
+      const auth = await api(i % 2 ? b : a, 'POST', `/v1/operations/${op.body.id}/authenticate`, {
+        factors: [{ method: 'totp', authenticatorId: t.id, code: t.at(s0 + 1) }],
+      });
+      expect(auth.status, JSON.stringify(auth.body)).toBe(200);
+      codes.push(auth.body.authenticationCode as string);
+    }
+
+    // Sixteen consumptions at once: every code twice, to each process once.
+    const results = await Promise.all(
+      codes.flatMap((code) => [a, b].map((server) => api(server, 'POST', '/v1/authentication-codes/consume', { code }))),
+    );
+    expect(results.filter((r) => r.status === 200)).toHaveLength(8);
+    expect(results.filter((r) => r.status === 409).map((r) => r.body.code)).toEqual(Array(8).fill('ERR_CODE_ALREADY_USED'));
+    const consumedOps = results.filter((r) => r.status === 200).map((r) => r.body.operationId as string);
+    expect(new Set(consumedOps).size).toBe(8);
+    const audit = await api(b, 'GET', `/v1/customers/${id}/audit?limit=500`);
+    expect((audit.body.items as { type: string }[]).filter((e) => e.type === 'authentication_code.consumed')).toHaveLength(8);
+    // Every consumption appended to the customer's chain in turn: the chain verifies.
+    const verify = await runCli(['audit', 'verify'], env);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   }, 120_000);
 });
