@@ -253,4 +253,4 @@ export async function commitSuccess(db: Db, r: SuccessRecord): Promise<boolean> 
 }
 
 /** SQLSTATE raised by `sesame_guard` (migration 004): the whole statement is rolled back. */
-const GUARD_TRIPPED = 'SE409';
+export const GUARD_TRIPPED = 'SE409';

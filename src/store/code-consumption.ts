@@ -1,4 +1,5 @@
 import { CompiledQuery } from 'kysely';
+import { GUARD_TRIPPED } from './attempts.js';
 import { chainEvent, type AuditEntry } from './audit.js';
 import type { Db } from './db.js';
 
@@ -38,6 +39,3 @@ export async function consumeCodeGuarded(
     throw e;
   }
 }
-
-/** SQLSTATE raised by `sesame_guard` (migration 004): the whole statement is rolled back. */
-const GUARD_TRIPPED = 'SE409';
