@@ -6,9 +6,11 @@ import { newId } from '../crypto/tokens.js';
 import { methodFor } from '../methods/registry.js';
 import type { Services } from '../context.js';
 import type { Db } from '../store/db.js';
-import type { OperationRow } from '../store/schema.js';
-import { findCustomer, iso } from './customers.js';
-import { activeSession } from './sessions.js';
+import type { OperationRow, SessionRow } from '../store/schema.js';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { tokenDigest } from '../crypto/tokens.js';
+import { iso } from './customers.js';
+import { checkActiveSession } from './sessions.js';
 
 export interface AvailableMethod {
   kind: string;
@@ -62,8 +64,24 @@ export async function createOperation(
   input: { customerId: string; data: OperationData; sessionToken?: string | undefined },
 ): Promise<OperationView & { availableMethods: AvailableMethod[] }> {
   const data = normaliseOperationData(input.data, 'data');
-  await findCustomer(s.db, input.customerId);
   const now = s.clock.now();
+  // One read: the customer, and the session named by the token if any (a digest never empty matches none).
+  const found = await s.db
+    .selectFrom('customers as c')
+    .leftJoin('sessions as se', (j) =>
+      j.on('se.token_digest', '=', input.sessionToken !== undefined ? tokenDigest(input.sessionToken) : ''),
+    )
+    .select([
+      'se.id as id',
+      'se.rp_id as rp_id',
+      'se.customer_id as customer_id',
+      'se.created_at as created_at',
+      'se.last_seen_at as last_seen_at',
+      'se.revoked_at as revoked_at',
+    ])
+    .where('c.id', '=', input.customerId)
+    .executeTakeFirst();
+  if (!found) throw new NotFound('Customer');
   let sessionId: string | null = null;
   if (input.sessionToken !== undefined) {
     if (!s.scaPolicy.sessionReuse.has(data.type)) {
@@ -73,27 +91,46 @@ export async function createOperation(
         { field: 'sessionToken' },
       );
     }
-    sessionId = (await activeSession(s, rpId, input.sessionToken, input.customerId)).id;
+    // The left join's columns are all null when no session has this token.
+    const session =
+      found.id === null ? null : (found as Pick<SessionRow, 'id' | 'rp_id' | 'customer_id' | 'created_at' | 'last_seen_at' | 'revoked_at'>);
+    sessionId = checkActiveSession(s, session, rpId, input.customerId).id;
   }
-  const row = await s.db
-    .insertInto('operations')
-    .values({
-      id: newId(),
-      customer_id: input.customerId,
-      rp_id: rpId,
-      type: data.type,
-      status: 'pending',
-      data: JSON.stringify(data),
-      link_hash: linkHash(data),
-      created_at: now,
-      expires_at: new Date(now.getTime() + s.config.operationTtlSeconds * 1000),
-      methods: '[]',
-      categories: [],
-      session_id: sessionId,
-    })
-    .returningAll()
+  // One write: the operation, returned with the customer's active authenticators.
+  const { available, ...row } = await s.db
+    .with('o', (db) =>
+      db
+        .insertInto('operations')
+        .values({
+          id: newId(),
+          customer_id: input.customerId,
+          rp_id: rpId,
+          type: data.type,
+          status: 'pending',
+          data: JSON.stringify(data),
+          link_hash: linkHash(data),
+          created_at: now,
+          expires_at: new Date(now.getTime() + s.config.operationTtlSeconds * 1000),
+          methods: '[]',
+          categories: [],
+          session_id: sessionId,
+        })
+        .returningAll(),
+    )
+    .selectFrom('o')
+    .selectAll('o')
+    .select((eb) =>
+      jsonArrayFrom(
+        eb
+          .selectFrom('authenticators as a')
+          .select(['a.id', 'a.kind', 'a.category', 'a.label'])
+          .whereRef('a.customer_id', '=', 'o.customer_id')
+          .where('a.status', '=', 'active')
+          .orderBy('a.created_at'),
+      ).as('available'),
+    )
     .executeTakeFirstOrThrow();
-  return { ...operationView(row), availableMethods: await availableMethods(s.db, s, input.customerId, data.type) };
+  return { ...operationView(row as OperationRow), availableMethods: usableBy(s, available, data.type) };
 }
 
 /** The customer's active authenticators that the policy lets this operation type use. */
@@ -105,6 +142,15 @@ export async function availableMethods(db: Db, s: Services, customerId: string, 
     .where('status', '=', 'active')
     .orderBy('created_at')
     .execute();
+  return usableBy(s, rows, type);
+}
+
+/** Of a customer's active authenticators, those the policy lets this operation type use. */
+function usableBy(
+  s: Services,
+  rows: { id: string; kind: string; category: string; label: string }[],
+  type: OperationType,
+): AvailableMethod[] {
   return rows
     .filter((r) => methodFor(r.kind) && methodAllowed(s.scaPolicy, type, r.kind))
     .map((r) => ({ kind: r.kind, category: r.category, authenticatorId: r.id, label: r.label }));

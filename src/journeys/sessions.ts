@@ -31,7 +31,7 @@ export function sessionView(row: SessionRow, policy: SessionPolicy): SessionView
   };
 }
 
-const times = (row: SessionRow) => ({
+const times = (row: Pick<SessionRow, 'created_at' | 'last_seen_at' | 'revoked_at'>) => ({
   createdAt: new Date(row.created_at),
   lastSeenAt: new Date(row.last_seen_at),
   revokedAt: row.revoked_at ? new Date(row.revoked_at) : null,
@@ -75,16 +75,24 @@ export function newSession(
   };
 }
 
-/** The active session of this token for this customer, or the same error for any other case. */
-export async function activeSession(s: Services, rpId: string, token: string, customerId: string): Promise<SessionRow> {
-  const row = await s.db.selectFrom('sessions').selectAll().where('token_digest', '=', tokenDigest(token)).executeTakeFirst();
-  if (!row || row.rp_id !== rpId || row.customer_id !== customerId || !isActive(row, s.clock.now(), s.config.session)) {
+/** A session found by its token must be this bank's, this customer's and still active; any other answers the same. */
+export function checkActiveSession<R extends Pick<SessionRow, 'rp_id' | 'customer_id' | 'created_at' | 'last_seen_at' | 'revoked_at'>>(
+  s: Services,
+  row: R | null,
+  rpId: string,
+  customerId: string,
+): R {
+  if (
+    !row ||
+    row.rp_id !== rpId ||
+    row.customer_id !== customerId ||
+    sessionVerdict(times(row), s.clock.now(), s.config.session) !== 'active'
+  ) {
     throw new SessionExpired();
   }
   return row;
 }
 
-export const isActive = (row: SessionRow, now: Date, policy: SessionPolicy) => sessionVerdict(times(row), now, policy) === 'active';
 
 /** Checks a token and refreshes its idle timer. Any ended session answers the same. */
 export async function introspectSession(s: Services, rpId: string, token: string): Promise<SessionView> {
