@@ -21,7 +21,7 @@ export const ChallengeBody = Type.Object({ method: PhoneMethodSchema, locale: Lo
 export type ChallengeBodyT = Static<typeof ChallengeBody>;
 export const AuthenticatorIdSchema = Type.String({ minLength: 1, maxLength: 64 });
 export const OcraQuery = Type.Object({ authenticatorId: AuthenticatorIdSchema });
-/** What startAuthentication() returns; Sésame validates it in depth, the bank only bounds its size. */
+/** What startAuthentication() or startRegistration() returns; Sésame validates it in depth, the bank only bounds its size. */
 export const WebAuthnCredentialSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 1400 }),

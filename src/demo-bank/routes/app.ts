@@ -4,6 +4,7 @@ import { requireCustomer, type BankContext } from '../context.js';
 import { BankError } from '../errors.js';
 import { SesameApiError, type AppApprovalStatus, type OperationData } from '../sesame-client.js';
 import type { BankSession } from '../sessions.js';
+import { executeTransfer } from './transfers.js';
 
 /**
  * The app authenticator seen from the bank: "Activate the app" on "My security" (eligibility, QR code
@@ -156,21 +157,9 @@ export function appRoutes(app: FastifyInstance, ctx: BankContext): void {
       if (!pending || !entry || entry.operationId !== pending.operationId) {
         throw new BankError(404, 'ERR_TRANSFER_NOT_FOUND', 'This transfer is no longer pending.');
       }
-      return settle(ctx, session, request.params.approvalId, entry, async (_status, code) => {
-        // From here on the code is spent whatever happens: the transfer is no longer pending.
-        session.transfers.delete(pending.operationId);
-        const proof = await ctx.sesame.consumeCode(code, pending.data);
-        if (proof.operationId !== pending.operationId || proof.customerId !== customer.id) {
-          throw new BankError(409, 'ERR_LINK_MISMATCH', 'The authentication does not match this transfer.');
-        }
-        const { transaction, balanceCents } = ctx.ledger.transfer(customer.ref, {
-          fromAccountId: pending.fromAccountId,
-          amountCents: pending.data.amount.value,
-          payeeName: pending.data.payee.name,
-          operationId: pending.operationId,
-        });
-        return { done: { transaction, balanceCents, amount: pending.data.amount, payee: pending.data.payee } };
-      });
+      return settle(ctx, session, request.params.approvalId, entry, async (_status, code) => ({
+        done: await executeTransfer(ctx, session, customer, pending, code),
+      }));
     },
   );
 

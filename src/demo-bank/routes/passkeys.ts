@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { requireCustomer, type BankContext } from '../context.js';
 import { BankError } from '../errors.js';
 import { SesameApiError } from '../sesame-client.js';
-import { stepUpCode, StepUpSchema } from '../sca.js';
+import { stepUpCode, StepUpSchema, WebAuthnCredentialSchema } from '../sca.js';
 
 /**
  * Passkeys and security keys in the web banking. The bank only relays: Sésame issues the options (its
@@ -19,17 +19,8 @@ const RegistrationOptionsBody = Type.Object({
 });
 const RegistrationBody = Type.Object({
   label: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  credential: Type.Object(
-    {
-      id: Type.String({ minLength: 1, maxLength: 1400 }),
-      rawId: Type.String({ minLength: 1, maxLength: 1400 }),
-      type: Type.Literal('public-key'),
-      response: Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: 16 }),
-      clientExtensionResults: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Unknown())),
-      authenticatorAttachment: Type.Optional(Type.String({ maxLength: 32 })),
-    },
-    { additionalProperties: false },
-  ),
+  // What startRegistration() returns has the same outer shape as an assertion: bounded here, checked by Sésame.
+  credential: WebAuthnCredentialSchema,
 });
 const TransferParams = Type.Object({ operationId: Type.String({ minLength: 1, maxLength: 64 }) });
 

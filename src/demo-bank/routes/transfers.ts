@@ -4,7 +4,7 @@ import { requireCustomer, type BankContext } from '../context.js';
 import { BankError } from '../errors.js';
 import { isValidIban, normaliseIban } from '../iban.js';
 import { ChallengeBody, choicesFor, ocraChallenge, OcraQuery, possessionFactor, sendCode, ScaProofBody } from '../sca.js';
-import type { PendingTransfer } from '../sessions.js';
+import type { BankSession, LoggedInCustomer, PendingTransfer } from '../sessions.js';
 
 const TransferBody = Type.Object({
   fromAccount: Type.String({ minLength: 1, maxLength: 32 }),
@@ -95,22 +95,36 @@ export function transferRoutes(app: FastifyInstance, ctx: BankContext): void {
           { method: 'password', password },
           possessionFactor(method, code, authenticatorId, credential),
         ]);
-        // From here on the code is spent whatever happens: the transfer is no longer pending.
-        session.transfers.delete(pending.operationId);
-        const proof = await ctx.sesame.consumeCode(auth.authenticationCode, pending.data);
-        if (proof.operationId !== pending.operationId || proof.customerId !== customer.id) {
-          throw new BankError(409, 'ERR_LINK_MISMATCH', 'The authentication does not match this transfer.');
-        }
-        const { transaction, balanceCents } = ctx.ledger.transfer(customer.ref, {
-          fromAccountId: pending.fromAccountId,
-          amountCents: pending.data.amount.value,
-          payeeName: pending.data.payee.name,
-          operationId: pending.operationId,
-        });
-        return { transaction, balanceCents, amount: pending.data.amount, payee: pending.data.payee };
+        return await executeTransfer(ctx, session, customer, pending, auth.authenticationCode);
       } finally {
         pending.busy = false;
       }
     },
   );
+}
+
+/**
+ * Step 3 and 4 for a transfer whose SCA succeeded (typed elements or an approval in the app): consume the
+ * code against the bank's own copy of the payment, then move the money.
+ */
+export async function executeTransfer(
+  ctx: BankContext,
+  session: BankSession,
+  customer: LoggedInCustomer,
+  pending: PendingTransfer,
+  authenticationCode: string,
+) {
+  // From here on the code is spent whatever happens: the transfer is no longer pending.
+  session.transfers.delete(pending.operationId);
+  const proof = await ctx.sesame.consumeCode(authenticationCode, pending.data);
+  if (proof.operationId !== pending.operationId || proof.customerId !== customer.id) {
+    throw new BankError(409, 'ERR_LINK_MISMATCH', 'The authentication does not match this transfer.');
+  }
+  const { transaction, balanceCents } = ctx.ledger.transfer(customer.ref, {
+    fromAccountId: pending.fromAccountId,
+    amountCents: pending.data.amount.value,
+    payeeName: pending.data.payee.name,
+    operationId: pending.operationId,
+  });
+  return { transaction, balanceCents, amount: pending.data.amount, payee: pending.data.payee };
 }
