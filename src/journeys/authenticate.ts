@@ -223,20 +223,18 @@ function activeAuthenticators(db: Db, customerId: string, factors: PreparedFacto
 
 /** Decides every factor without I/O (only methods with `check`). Null when any failed. */
 function checkFactors(s: Services, op: OperationRow, active: AuthenticatorRow[], factors: PreparedFactor[], now: Date): Proven[] | null {
-  const proven: Proven[] = [];
-  for (const f of factors) {
-    const found = firstAccepted(candidatesFor(active, f.method, f.proof), (a) =>
-      f.method.check!({ deps: s, now, operation: op }, a, f.proof, f.pre),
-    );
-    if (found)
-      proven.push({
-        kind: f.method.kind,
-        categories: categoriesOf(f.method, f.proof),
-        authenticator: found.authenticator,
-        change: found.change,
-      });
-  }
-  return proven.length === factors.length ? proven : null;
+  const proven = factors.map((f) => checkFactor(s, op, active, f, now));
+  return proven.every((p) => p !== null) ? (proven as Proven[]) : null;
+}
+
+/** One factor of a method with `check`, against its candidate authenticators; null when none accepts it. */
+function checkFactor(s: Services, op: OperationRow, active: AuthenticatorRow[], f: PreparedFactor, now: Date): Proven | null {
+  const found = firstAccepted(candidatesFor(active, f.method, f.proof), (a) =>
+    f.method.check!({ deps: s, now, operation: op }, a, f.proof, f.pre),
+  );
+  return found
+    ? { kind: f.method.kind, categories: categoriesOf(f.method, f.proof), authenticator: found.authenticator, change: found.change }
+    : null;
 }
 
 /**
@@ -259,18 +257,12 @@ async function verifyFactors(tx: Db, s: Services, locked: Locked, factors: Prepa
   const active = await activeAuthenticators(tx, op.customer_id, factors);
   const proven: Proven[] = [];
   for (const f of factors) {
-    const candidates = candidatesFor(active, f.method, f.proof);
     if (f.method.check) {
-      const found = firstAccepted(candidates, (a) => f.method.check!({ deps: s, now, operation: op }, a, f.proof, f.pre));
-      if (found)
-        proven.push({
-          kind: f.method.kind,
-          categories: categoriesOf(f.method, f.proof),
-          authenticator: found.authenticator,
-          change: found.change,
-        });
+      const found = checkFactor(s, op, active, f, now);
+      if (found) proven.push(found);
       continue;
     }
+    const candidates = candidatesFor(active, f.method, f.proof);
     for (const a of candidates.length ? candidates : [null]) {
       if ((await f.method.verify!({ tx, deps: s, now, operation: op }, a, f.proof, f.pre)) && a) {
         proven.push({ kind: f.method.kind, categories: categoriesOf(f.method, f.proof), authenticator: a, change: null });

@@ -79,6 +79,20 @@ export function ScaMethods({
     (c) => (c.kind !== 'ocra' || (requestOcra && c.authenticatorId)) && (c.kind !== 'webauthn' || requestPasskey),
   );
 
+  /** Shows `waiting` while `load` fetches what the method needs (a challenge, a signed assertion); back to no method if it fails. */
+  const fetchFor = async (waiting: ScaState, load: () => Promise<ScaState>) => {
+    onChange(waiting);
+    setFetching(true);
+    try {
+      onChange(await load());
+    } catch (err) {
+      setError(err);
+      onChange({ method: null, code: '', challenge: null });
+    } finally {
+      setFetching(false);
+    }
+  };
+
   const choose = async (c: ScaChoice) => {
     setError(null);
     if (c.kind === 'totp' || c.kind === 'hotp') {
@@ -86,34 +100,20 @@ export function ScaMethods({
       return;
     }
     if (c.kind === 'webauthn') {
-      onChange({ method: 'webauthn', code: '', challenge: null, credential: null });
-      setFetching(true);
-      try {
-        // The browser asks for the fingerprint, face or PIN; the signed answer goes with the password.
+      // The browser asks for the fingerprint, face or PIN; the signed answer goes with the password.
+      return fetchFor({ method: 'webauthn', code: '', challenge: null, credential: null }, async () => {
         const optionsJSON = (await requestPasskey!()) as unknown as Parameters<typeof startAuthentication>[0]['optionsJSON'];
         const credential = (await startAuthentication({ optionsJSON })) as unknown as Record<string, unknown>;
-        onChange({ method: 'webauthn', code: '', challenge: null, credential });
-      } catch (err) {
-        setError(err);
-        onChange({ method: null, code: '', challenge: null });
-      } finally {
-        setFetching(false);
-      }
-      return;
+        return { method: 'webauthn', code: '', challenge: null, credential };
+      });
     }
     if (c.kind === 'ocra') {
-      onChange({ method: 'ocra', code: '', challenge: null, ocra: null });
-      setFetching(true);
-      try {
-        const ocra = await requestOcra!(c.authenticatorId!);
-        onChange({ method: 'ocra', code: '', challenge: null, ocra });
-      } catch (err) {
-        setError(err);
-        onChange({ method: null, code: '', challenge: null });
-      } finally {
-        setFetching(false);
-      }
-      return;
+      return fetchFor({ method: 'ocra', code: '', challenge: null, ocra: null }, async () => ({
+        method: 'ocra',
+        code: '',
+        challenge: null,
+        ocra: await requestOcra!(c.authenticatorId!),
+      }));
     }
     onChange({ method: c.kind, code: '', challenge: null });
     setSending(true);
