@@ -28,6 +28,16 @@ export interface OpenStoreOptions {
 }
 
 /**
+ * Every statement is prepared once per connection (`PreparedStatementPool`, `PGliteStatements`) and every
+ * one is keyed (ids, a customer, a chain), so the plan never depends on the values bound. PostgreSQL's
+ * default still plans some of them again on every call: for `x = ANY($1)` the generic plan's estimate
+ * (an array of unknown length) looks worse than a custom plan for a one-element array, and replanning
+ * the attempt's read cost more than executing it. Generic plans throughout remove that work.
+ */
+const GENERIC_PLANS = 'force_generic_plan';
+const GENERIC_PLANS_OPTION = `-c plan_cache_mode=${GENERIC_PLANS}`;
+
+/**
  * Opens the one store: a PostgreSQL server when a URL is given, otherwise embedded PGlite in a data
  * folder. Both speak the same SQL through the same Kysely dialect.
  */
@@ -36,7 +46,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<StoreHandle> {
   if (opts.databaseUrl) {
     // int8 (counts, sequence numbers) as numbers rather than strings.
     pg.types.setTypeParser(20, (v) => Number(v));
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 16 });
+    // `options` in the URL, if any, wins over ours (node-postgres lets the connection string override).
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 16, options: GENERIC_PLANS_OPTION });
     // An idle connection closed by the server (restart, failover, admin termination) is dropped from the
     // pool and replaced on next use; without a listener, node-postgres would crash the whole process.
     pool.on('error', (err) => opts.onIdleError?.(err));
@@ -45,6 +56,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<StoreHandle> {
   } else {
     const unlock = opts.dataDir ? lockDataDir(opts.dataDir) : () => {};
     const pool = await PGlitePool.open(opts.dataDir ?? undefined);
+    await pool.db.exec(`SET plan_cache_mode = ${GENERIC_PLANS}`);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     handle = {
       db,
