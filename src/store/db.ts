@@ -12,7 +12,7 @@ export type Db = Kysely<Database>;
 export interface StoreHandle {
   db: Db;
   kind: 'pglite' | 'postgres';
-  /** The embedded database, when that is what runs (used by tests and LISTEN fallbacks). */
+  /** The embedded database, when that is what runs. */
   pglite: PGlitePool | null;
   close(): Promise<void>;
 }
@@ -56,7 +56,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<StoreHandle> {
   } else {
     const unlock = opts.dataDir ? lockDataDir(opts.dataDir) : () => {};
     const pool = await PGlitePool.open(opts.dataDir ?? undefined);
-    await pool.db.exec(`SET plan_cache_mode = ${GENERIC_PLANS}`);
+    await pool.exec(`SET plan_cache_mode = ${GENERIC_PLANS}`);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     handle = {
       db,
