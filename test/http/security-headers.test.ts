@@ -35,24 +35,11 @@ describe('security headers on every answer', () => {
 });
 
 describe('security headers in production', () => {
-  /** The headers the middleware sets on one answer. */
-  const headersIn = (mode: 'development' | 'production') => {
-    const set = new Map<string, string>();
-    const res = {
-      setHeader: (k: string, v: string) => set.set(k.toLowerCase(), String(v)),
-      removeHeader: (k: string) => set.delete(k.toLowerCase()),
-    };
-    let failed: unknown = null;
-    securityHeadersFor(mode)({} as never, res as never, (err?: unknown) => (failed = err ?? null));
-    expect(failed).toBeNull();
-    return set;
-  };
-
   it('production adds HSTS for a year with subdomains and upgrades insecure requests; development sends neither', () => {
-    const prod = headersIn('production');
+    const prod = securityHeadersFor('production');
     expect(prod.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
     expect(prod.get('content-security-policy')).toContain('upgrade-insecure-requests');
-    const dev = headersIn('development');
+    const dev = securityHeadersFor('development');
     expect(dev.has('strict-transport-security')).toBe(false);
     expect(dev.get('content-security-policy')).not.toContain('upgrade-insecure-requests');
     for (const h of [prod, dev]) expect(h.get('content-security-policy')).toContain("default-src 'self'");
