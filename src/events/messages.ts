@@ -25,13 +25,19 @@ export async function dispatchDueMessages(s: Services): Promise<{ sent: number; 
     const at = s.clock.now();
     try {
       const receipt = await s.channels.send(message, { idempotencyKey: m.id });
+      // The message and its challenge in one statement: a batch is sent one message after the other.
       await s.db
-        .updateTable('messages')
-        .set({ status: receipt.status, provider_id: receipt.providerId, attempts: m.attempts + 1, updated_at: at, last_error: null })
-        .where('id', '=', m.id)
+        .with('m', (db) =>
+          db
+            .updateTable('messages')
+            .set({ status: receipt.status, provider_id: receipt.providerId, attempts: m.attempts + 1, updated_at: at, last_error: null })
+            .where('id', '=', m.id)
+            .returning('challenge_id'),
+        )
+        .updateTable('otp_challenges')
+        .set({ delivery: receipt.status })
+        .where('id', '=', (eb) => eb.selectFrom('m').select('m.challenge_id'))
         .execute();
-      if (m.challenge_id)
-        await s.db.updateTable('otp_challenges').set({ delivery: receipt.status }).where('id', '=', m.challenge_id).execute();
       sent++;
     } catch (e) {
       failed++;
