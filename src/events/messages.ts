@@ -1,5 +1,8 @@
 import { DeliveryError, type DeliveryMessage, type DeliveryStatusUpdate } from '../channels/index.js';
+import type { Updateable } from 'kysely';
 import type { Services } from '../context.js';
+import type { Db } from '../store/db.js';
+import type { MessagesTable } from '../store/schema.js';
 import { messageSealContext } from '../journeys/messages.js';
 import { claimDue, startDispatchLoop } from './dispatch.js';
 import { backoffMs } from './webhooks.js';
@@ -25,40 +28,23 @@ export async function dispatchDueMessages(s: Services): Promise<{ sent: number; 
     const at = s.clock.now();
     try {
       const receipt = await s.channels.send(message, { idempotencyKey: m.id });
-      // The message and its challenge in one statement: a batch is sent one message after the other.
-      await s.db
-        .with('m', (db) =>
-          db
-            .updateTable('messages')
-            .set({ status: receipt.status, provider_id: receipt.providerId, attempts: m.attempts + 1, updated_at: at, last_error: null })
-            .where('id', '=', m.id)
-            .returning('challenge_id'),
-        )
-        .updateTable('otp_challenges')
-        .set({ delivery: receipt.status })
-        .where('id', '=', (eb) => eb.selectFrom('m').select('m.challenge_id'))
-        .execute();
+      const state = { status: receipt.status, provider_id: receipt.providerId, attempts: m.attempts + 1, updated_at: at, last_error: null };
+      await recordOutcome(s.db, { id: m.id }, state, receipt.status);
       sent++;
     } catch (e) {
       failed++;
       const attempts = m.attempts + 1;
       const final = !(e instanceof DeliveryError) || !e.retryable || attempts >= MAX_ATTEMPTS;
       const status = e instanceof DeliveryError && e.undeliverable ? 'undeliverable' : final ? 'failed' : 'pending';
-      await s.db
-        .updateTable('messages')
-        .set({
-          status,
-          attempts,
-          updated_at: at,
-          next_attempt_at: new Date(at.getTime() + backoffMs(attempts)),
-          // The provider's error code and class only: its message may quote the text.
-          last_error: e instanceof DeliveryError ? `${e.code}${e.providerCode ? ` (${e.providerCode})` : ''}` : 'internal error',
-        })
-        .where('id', '=', m.id)
-        .execute();
-      if (m.challenge_id && status !== 'pending') {
-        await s.db.updateTable('otp_challenges').set({ delivery: status }).where('id', '=', m.challenge_id).execute();
-      }
+      const state = {
+        status,
+        attempts,
+        updated_at: at,
+        next_attempt_at: new Date(at.getTime() + backoffMs(attempts)),
+        // The provider's error code and class only: its message may quote the text.
+        last_error: e instanceof DeliveryError ? `${e.code}${e.providerCode ? ` (${e.providerCode})` : ''}` : 'internal error',
+      };
+      await recordOutcome(s.db, { id: m.id }, state, status === 'pending' ? null : status);
     }
   }
   return { sent, failed };
@@ -77,13 +63,33 @@ function withCallbacks(s: Services, id: string, m: DeliveryMessage): DeliveryMes
 /** A status reported by the provider (delivered, failed, answered by a machine…), kept with the message and its challenge. */
 export async function recordDeliveryStatus(s: Services, u: DeliveryStatusUpdate): Promise<void> {
   if (!u.providerId) return;
-  const row = await s.db
-    .updateTable('messages')
-    .set({ status: u.status, updated_at: s.clock.now() })
-    .where('provider_id', '=', u.providerId)
-    .returning('challenge_id')
-    .executeTakeFirst();
-  if (row?.challenge_id) await s.db.updateTable('otp_challenges').set({ delivery: u.status }).where('id', '=', row.challenge_id).execute();
+  await recordOutcome(s.db, { providerId: u.providerId }, { status: u.status, updated_at: s.clock.now() }, u.status);
+}
+
+/**
+ * A message's new state and, given a delivery status, its challenge's (when it has one), in one statement:
+ * the two change together, and a batch is sent one message after the other.
+ */
+async function recordOutcome(
+  db: Db,
+  message: { id: string } | { providerId: string },
+  state: Updateable<MessagesTable>,
+  delivery: string | null,
+): Promise<void> {
+  const update =
+    'id' in message
+      ? db.updateTable('messages').set(state).where('id', '=', message.id)
+      : db.updateTable('messages').set(state).where('provider_id', '=', message.providerId);
+  if (delivery === null) {
+    await update.execute();
+    return;
+  }
+  await db
+    .with('m', () => update.returning('challenge_id'))
+    .updateTable('otp_challenges')
+    .set({ delivery })
+    .where('id', '=', (eb) => eb.selectFrom('m').select('m.challenge_id'))
+    .execute();
 }
 
 /** The dispatcher loop: every second, and at once when a message was just queued. */
