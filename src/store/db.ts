@@ -12,8 +12,6 @@ export type Db = Kysely<Database>;
 export interface StoreHandle {
   db: Db;
   kind: 'pglite' | 'postgres';
-  /** The embedded database, when that is what runs. */
-  pglite: PGlitePool | null;
   close(): Promise<void>;
 }
 
@@ -52,7 +50,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<StoreHandle> {
     // pool and replaced on next use; without a listener, node-postgres would crash the whole process.
     pool.on('error', (err) => opts.onIdleError?.(err));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PreparedStatementPool(pool) }) });
-    handle = { db, kind: 'postgres', pglite: null, close: () => db.destroy() };
+    handle = { db, kind: 'postgres', close: () => db.destroy() };
   } else {
     const unlock = opts.dataDir ? lockDataDir(opts.dataDir) : () => {};
     const pool = await PGlitePool.open(opts.dataDir ?? undefined);
@@ -61,7 +59,6 @@ export async function openStore(opts: OpenStoreOptions): Promise<StoreHandle> {
     handle = {
       db,
       kind: 'pglite',
-      pglite: pool,
       close: async () => {
         await db.destroy();
         unlock();

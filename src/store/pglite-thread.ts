@@ -85,26 +85,23 @@ export class PGliteThread {
    * process alive only while an answer is awaited.
    */
   exchange(bytes: Uint8Array): Promise<Uint8Array> {
+    return this.#request({ bytes });
+  }
+
+  /** Closes the database (its files are consistent afterwards) and stops the thread. */
+  async close(): Promise<void> {
+    if (!this.#broken) await this.#request({ close: true });
+    this.#broken ??= new Error('The embedded database is closed.');
+    await this.#worker.terminate();
+  }
+
+  #request(message: { bytes: Uint8Array } | { close: true }): Promise<Uint8Array> {
     if (this.#broken) return Promise.reject(this.#broken);
     const id = ++this.#next;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#worker.ref();
-      this.#worker.postMessage({ id, bytes });
+      this.#worker.postMessage({ id, ...message });
     });
-  }
-
-  /** Closes the database (its files are consistent afterwards) and stops the thread. */
-  async close(): Promise<void> {
-    if (!this.#broken) {
-      const id = ++this.#next;
-      await new Promise<Uint8Array>((resolve, reject) => {
-        this.#pending.set(id, { resolve, reject });
-        this.#worker.ref();
-        this.#worker.postMessage({ id, close: true });
-      });
-    }
-    this.#broken ??= new Error('The embedded database is closed.');
-    await this.#worker.terminate();
   }
 }
