@@ -197,7 +197,8 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the app authenticator (PWA) with the 
       .toBe(1);
     // The used code is gone and the panel says the app is active, without a reload.
     await bank.getByTestId('app-activation-code').waitFor({ state: 'detached', timeout: 10_000 });
-    expect(await text(bank, 'app-eligible')).toMatch(/Votre appli est active/);
+    // The panel's status is fetched again after the list: it may answer a moment after the code is gone.
+    await expect.poll(() => text(bank, 'app-eligible'), { timeout: 10_000 }).toMatch(/Votre appli est active/);
   }, 120_000);
 
   it('a transfer approved in the app: the bank’s page waits and completes by itself (a wrong PIN first)', async () => {
