@@ -51,7 +51,12 @@ export async function setUpAppDevices(
           201,
         );
         const started = await client.request<{ activationCode: string }>('POST', `/v1/customers/${id}/app-activations`, {}, 201);
-        const device = new SesameDevice({ serverUrl: opts.serverUrl, store: new MemoryDeviceStore(), pinIterations: BENCH_PIN_ITERATIONS });
+        const device = new SesameDevice({
+          serverUrl: opts.serverUrl,
+          store: new MemoryDeviceStore(),
+          pinIterations: BENCH_PIN_ITERATIONS,
+          fetch: client.fetch,
+        });
         await device.activate({ activationCode: started.activationCode, pin: PIN, deviceName: `Bench phone ${i}`, platform: 'node' });
         await device.confirmActivation(await smsCode(client, mobile));
         out.push({ customerId: id, device });
@@ -133,12 +138,12 @@ export async function runApprovals(devices: AppDevice[], concurrency: number, se
 runStandalone(import.meta.url, {
   tag: 'app',
   scenario: '(g) app approval (PIN) on an existing payment op → auth code',
-  async run({ client, srv, concurrency, seconds }) {
+  async run({ client, srv, concurrency, seconds, measure }) {
     const ecdsa = ecdsaVerifyLimit(1);
     const devices = await setUpAppDevices(client, { count: 2 * concurrency, concurrency, tag: 'solo', serverUrl: srv.url });
     const prep = await prepareApprovals(client, devices, { want: 400 * seconds, concurrency, budgetMs: 30_000 });
     process.stderr.write(`[app] ${prep.created} operations sent to the apps in ${prep.seconds.toFixed(1)} s\n`);
-    const result = await runApprovals(devices, concurrency, seconds);
+    const result = await measure(() => runApprovals(devices, concurrency, seconds));
     return { result, notes: [`Raw ${ecdsa.what}: ${Math.round(ecdsa.perSecond)}.`] };
   },
 });

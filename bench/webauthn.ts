@@ -129,12 +129,12 @@ export function ecdsaVerifyLimit(seconds: number): Limit {
 runStandalone(import.meta.url, {
   tag: 'webauthn',
   scenario: '(f) WebAuthn assertion on an existing payment op → auth code',
-  async run({ client, srv, concurrency, seconds }) {
+  async run({ client, srv, concurrency, seconds, measure }) {
     const ecdsa = ecdsaVerifyLimit(1);
     const customers = await setUpWebAuthnCustomers(client, { count: 2 * concurrency, concurrency, tag: 'solo', serverUrl: srv.url });
     const prep = await prepareWebAuthn(client, customers, { want: 400 * seconds, concurrency, budgetMs: 20_000 });
     process.stderr.write(`[webauthn] ${prep.created} operations with their assertion ready in ${prep.seconds.toFixed(1)} s\n`);
-    const result = await runWebAuthn(client, prep.queues, concurrency, seconds);
+    const result = await measure(() => runWebAuthn(client, prep.queues, concurrency, seconds));
     return {
       result,
       notes: [`Raw ${ecdsa.what}: ${Math.round(ecdsa.perSecond)} (ratio ${(result.perSecond / ecdsa.perSecond).toFixed(3)}).`],

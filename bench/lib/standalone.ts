@@ -3,22 +3,31 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client } from './http.js';
-import { pgliteCommitLimit } from './limits.js';
-import { createApiKey, serverEnv, startServer, tempDir, type ServerProcess } from './procs.js';
+import { pgliteCommitLimit, postgresCommitLimit } from './limits.js';
+import { createApiKey, serverEnv, startPgCluster, startServer, tempDir, withCpu, type CpuUse, type ServerProcess } from './procs.js';
 import type { RunResult } from './stats.js';
 import { markdownTable } from './table.js';
 
 /**
- * One scenario run on its own (`npx tsx bench/<scenario>.ts [--seconds=3]`): a PGlite server, the commit
- * limit measured in the same run, a few seconds of load, one table row. `npm run bench` runs every
- * scenario on both databases; this is for working on one.
+ * One scenario run on its own (`npx tsx bench/<scenario>.ts [--seconds=3] [--postgres] [--concurrency=16]`):
+ * a server on PGlite (or on PostgreSQL: `BENCH_DATABASE_URL`, else a throwaway cluster), the commit limit
+ * measured in the same run, a few seconds of load, one table row and the CPU each process spent per flow.
+ * `BENCH_KEEP_PROFILE=<dir>` also writes the server's CPU profile there.
+ * `npm run bench` runs every scenario on both databases; this is for working on one.
  */
 export function runStandalone(
   moduleUrl: string,
   s: {
     tag: string;
     scenario: string;
-    run(ctx: { client: Client; srv: ServerProcess; concurrency: number; seconds: number }): Promise<{ result: RunResult; notes: string[] }>;
+    run(ctx: {
+      client: Client;
+      srv: ServerProcess;
+      concurrency: number;
+      seconds: number;
+      /** Wraps the measured run: CPU use is counted over it only (not the set-up). */
+      measure<T>(fn: () => Promise<T>): Promise<T>;
+    }): Promise<{ result: RunResult; notes: string[] }>;
   },
 ): void {
   if (!process.argv[1] || path.resolve(process.argv[1]) !== fileURLToPath(moduleUrl)) return;
@@ -32,23 +41,56 @@ export function runStandalone(
 }
 
 async function main(s: Parameters<typeof runStandalone>[1]): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } }, strict: true });
+  const { values } = parseArgs({
+    options: { seconds: { type: 'string', default: '3' }, postgres: { type: 'boolean' }, concurrency: { type: 'string', default: '16' } },
+    strict: true,
+  });
   const seconds = Number(values.seconds);
   if (!(seconds > 0 && seconds <= 60)) throw new Error('--seconds is from 1 to 60');
-  const concurrency = 16;
+  const concurrency = Number(values.concurrency);
+  if (!(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 256)) throw new Error('--concurrency is from 1 to 256');
   const work = tempDir(s.tag);
+  const stops: (() => Promise<void>)[] = [];
   try {
-    const commits = await pgliteCommitLimit(path.join(work, 'limit'), { concurrency, seconds: 2 });
-    const env = serverEnv({ dataDir: path.join(work, 'data'), databaseUrl: null });
+    let databaseUrl: string | null = null;
+    let postmasterPid: number | null = null;
+    if (values.postgres) {
+      databaseUrl = process.env.BENCH_DATABASE_URL || null;
+      if (!databaseUrl) {
+        const cluster = await startPgCluster();
+        if ('skipped' in cluster) throw new Error(cluster.skipped);
+        stops.push(() => cluster.stop());
+        ({ url: databaseUrl, postmasterPid } = cluster);
+      }
+    }
+    const commits = databaseUrl
+      ? await postgresCommitLimit(databaseUrl, { concurrency, seconds: 2, poolSize: 16 })
+      : await pgliteCommitLimit(path.join(work, 'limit'), { concurrency, seconds: 2 });
+    const env = serverEnv({ dataDir: path.join(work, 'data'), databaseUrl });
     const apiKey = await createApiKey(env);
-    const srv = await startServer(env, work);
+    // As with `npm run bench -- --profile`: BENCH_KEEP_PROFILE=<dir> keeps the server's CPU profile there.
+    const profDir = process.env.BENCH_KEEP_PROFILE;
+    const srv = await startServer(env, work, profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : []);
     const client = new Client(srv.url, apiKey, concurrency);
+    let cpu: CpuUse | null = null;
+    const measure = async <T>(fn: () => Promise<T>): Promise<T> => {
+      const measured = await withCpu(srv.pid, postmasterPid, fn);
+      cpu = measured.cpu;
+      return measured.result;
+    };
     try {
-      const { result: r, notes } = await s.run({ client, srv, concurrency, seconds });
+      const { result: r, notes } = await s.run({ client, srv, concurrency, seconds, measure });
+      const perFlow = (cores: number | null | undefined) => (cores == null ? '?' : `${((cores / r.perSecond) * 1000).toFixed(2)} ms`);
+      const used = cpu as CpuUse | null;
+      if (used) {
+        notes.push(
+          `CPU per flow: server ${perFlow(used.server)}, database ${perFlow(used.database)}, load generator ${perFlow(used.client)}; machine ${used.machineBusy === null ? '?' : `${(used.machineBusy * 100).toFixed(0)} % busy`}.`,
+        );
+      }
       console.log(
         markdownTable([
           {
-            database: 'PGlite',
+            database: databaseUrl ? 'PostgreSQL' : 'PGlite',
             scenario: s.scenario,
             flowsPerSecond: r.perSecond,
             p50: r.p50,
@@ -66,6 +108,7 @@ async function main(s: Parameters<typeof runStandalone>[1]): Promise<void> {
       await srv.stop();
     }
   } finally {
+    for (const stop of stops) await stop();
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
