@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidRequest, Unauthorized } from '../core/errors.js';
-import { requestSigningInput } from '../../sdk/device/src/payload.js';
+import { requestSigningInputWithDigest } from '../../sdk/device/src/payload.js';
 import { parsePossessionKey, verifyPossessionSignature, type AppParams } from '../methods/app/keys.js';
 import type { Services } from '../context.js';
+import { purgeNoncesNowAndThen, rememberNonce, replayed, type DeviceNonce } from '../store/device-nonces.js';
 import type { AuthenticatorRow } from '../store/schema.js';
 
 /**
@@ -10,11 +12,15 @@ import type { AuthenticatorRow } from '../store/schema.js';
  * (`Authorization: SesameDevice id=…, ts=…, nonce=…, sig=…`, over method, path, time, nonce and the
  * body's digest — see the device SDK). A time more than 5 minutes off, or a nonce already seen, is
  * refused. Nonces of requests that change something are recorded in the database, so a replay to
- * another server process fails too; reads keep theirs in memory.
+ * another server process fails too; reads keep theirs in memory. An approval, the hot path, reads the
+ * installation with the request it answers and keeps its nonce in the attempt's own statement
+ * ({@link deviceClaim}, {@link signedByDevice}).
  */
 declare module 'fastify' {
   interface FastifyRequest {
     device?: AuthenticatorRow;
+    /** What the header claims, on routes that check the signature themselves ({@link deviceClaim}). */
+    deviceClaim?: DeviceClaim;
     /** The body exactly as received: the signature covers its digest. */
     rawBody?: string;
   }
@@ -36,21 +42,68 @@ export function keepRawJson(app: FastifyInstance): void {
   });
 }
 
+/** What the Authorization header claims; the signature is checked against the installation's key later. */
+export interface DeviceClaim {
+  id: string;
+  ts: number;
+  nonce: string;
+  sig: string;
+}
+
+/** The header's form and time (no database read): a malformed or stale request is refused here. */
+function claimOf(s: Services, req: FastifyRequest, reply: FastifyReply): DeviceClaim {
+  // The device corrects its clock from this header (a phone's clock may be off).
+  reply.header('date', s.clock.now().toUTCString());
+  const m = HEADER.exec(req.headers.authorization ?? '');
+  if (!m) throw new Unauthorized('A signed device request is required (Authorization: SesameDevice id=…, ts=…, nonce=…, sig=…).');
+  const [, id, tsText, nonce, sig] = m as unknown as [string, string, string, string, string];
+  const ts = Number(tsText);
+  if (Math.abs(s.clock.now().getTime() - ts) > MAX_SKEW_MS)
+    throw new Unauthorized('The request time is too far from the server’s: check the device clock.', 'ERR_DEVICE_CLOCK');
+  return { id, ts, nonce, sig };
+}
+
+/** Refuses a request the installation's key did not sign (method, path, time, nonce, body digest). */
+function assertSignedBy(key: AppParams['possessionKey'], req: FastifyRequest, claim: DeviceClaim): void {
+  const digest = createHash('sha256')
+    .update(req.rawBody ?? '')
+    .digest('base64url');
+  const input = requestSigningInputWithDigest({ method: req.method, path: req.url, ts: claim.ts, nonce: claim.nonce }, digest);
+  if (!verifyPossessionSignature(key, input, claim.sig))
+    throw new Unauthorized('The request signature does not verify.', 'ERR_DEVICE_SIGNATURE');
+}
+
+function deviceNonceOf(claim: DeviceClaim, key: AppParams['possessionKey'], now: Date): DeviceNonce {
+  return { who: `${claim.id}:${key.x}`.slice(0, 200), nonce: claim.nonce, expiresAt: new Date(now.getTime() + 2 * MAX_SKEW_MS) };
+}
+
+/**
+ * Only the header's form and time, for a route that reads the installation together with what it acts
+ * on, then checks the signature ({@link signedByDevice}) and keeps the nonce with its own write.
+ */
+export function deviceClaim(s: Services) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    req.deviceClaim = claimOf(s, req, reply);
+  };
+}
+
+/** For {@link approveSigned}: the installation read must exist and have signed this request; returns the nonce to keep. */
+export function signedByDevice(s: Services, req: FastifyRequest) {
+  return (device: AuthenticatorRow | undefined): DeviceNonce => {
+    if (!device) throw unknownDevice();
+    const key = (device.params as unknown as AppParams).possessionKey;
+    assertSignedBy(key, req, req.deviceClaim!);
+    return deviceNonceOf(req.deviceClaim!, key, s.clock.now());
+  };
+}
+
 export function requireDevice(s: Services, opts: { allowPending?: boolean; newKey?: boolean } = {}) {
   const seen = new Map<string, number>();
   return async (req: FastifyRequest, reply: FastifyReply) => {
-    // The device corrects its clock from this header (a phone's clock may be off).
-    reply.header('date', s.clock.now().toUTCString());
-    const m = HEADER.exec(req.headers.authorization ?? '');
-    if (!m) throw new Unauthorized('A signed device request is required (Authorization: SesameDevice id=…, ts=…, nonce=…, sig=…).');
-    const [, id, tsText, nonce, sig] = m as unknown as [string, string, string, string, string];
-    const now = s.clock.now().getTime();
-    const ts = Number(tsText);
-    if (Math.abs(now - ts) > MAX_SKEW_MS)
-      throw new Unauthorized('The request time is too far from the server’s: check the device clock.', 'ERR_DEVICE_CLOCK');
+    const claim = claimOf(s, req, reply);
     let key: AppParams['possessionKey'];
     if (opts.newKey) {
-      if (id !== 'new') throw new Unauthorized('An activation is signed with the new key (id="new").');
+      if (claim.id !== 'new') throw new Unauthorized('An activation is signed with the new key (id="new").');
       try {
         key = parsePossessionKey(((req.body ?? {}) as { possessionKey?: Record<string, unknown> }).possessionKey ?? {});
       } catch {
@@ -60,38 +113,31 @@ export function requireDevice(s: Services, opts: { allowPending?: boolean; newKe
       const device = await s.db
         .selectFrom('authenticators')
         .selectAll()
-        .where('id', '=', id)
+        .where('id', '=', claim.id)
         .where('kind', '=', 'app')
         .where('status', 'in', opts.allowPending ? ['active', 'pending'] : ['active'])
         .executeTakeFirst();
-      if (!device) throw new Unauthorized('This installation is not (or no longer) an active app authenticator.', 'ERR_DEVICE_UNKNOWN');
+      if (!device) throw unknownDevice();
       key = (device.params as unknown as AppParams).possessionKey;
       req.device = device;
     }
-    const input = await requestSigningInput({ method: req.method, path: req.url, ts, nonce, body: req.rawBody ?? '' });
-    if (!verifyPossessionSignature(key, input, sig))
-      throw new Unauthorized('The request signature does not verify.', 'ERR_DEVICE_SIGNATURE');
+    assertSignedBy(key, req, claim);
+    const nonce = deviceNonceOf(claim, key, s.clock.now());
     // Every request that writes keeps its nonce in the database: a replay to another process fails too
     // (a failed approval changes nothing else, and replayed it would count one more failure).
-    await rememberNonce(s, req.method === 'GET' ? seen : null, `${id}:${key.x}`, nonce, now);
+    if (req.method === 'GET') rememberInMemory(seen, nonce, s.clock.now().getTime());
+    else {
+      await rememberNonce(s.db, nonce);
+      await purgeNoncesNowAndThen(s.db, s.clock.now());
+    }
   };
 }
 
-async function rememberNonce(s: Services, memory: Map<string, number> | null, who: string, nonce: string, now: number): Promise<void> {
-  const expires = now + 2 * MAX_SKEW_MS;
-  if (memory) {
-    const k = `${who}:${nonce}`;
-    if (memory.has(k)) throw new Unauthorized('This request was already received (replay).', 'ERR_DEVICE_REPLAY');
-    if (memory.size > 50_000) for (const [key, exp] of memory) if (exp < now) memory.delete(key);
-    memory.set(k, expires);
-    return;
-  }
-  const inserted = await s.db
-    .insertInto('device_request_nonces')
-    .values({ authenticator_id: who.slice(0, 200), nonce, expires_at: new Date(expires) })
-    .onConflict((oc) => oc.doNothing())
-    .returning('nonce')
-    .executeTakeFirst();
-  if (!inserted) throw new Unauthorized('This request was already received (replay).', 'ERR_DEVICE_REPLAY');
-  if (Math.random() < 0.01) await s.db.deleteFrom('device_request_nonces').where('expires_at', '<', new Date(now)).execute();
+export const unknownDevice = () =>
+  new Unauthorized('This installation is not (or no longer) an active app authenticator.', 'ERR_DEVICE_UNKNOWN');
+function rememberInMemory(memory: Map<string, number>, n: DeviceNonce, now: number): void {
+  const k = `${n.who}:${n.nonce}`;
+  if (memory.has(k)) throw replayed();
+  if (memory.size > 50_000) for (const [key, exp] of memory) if (exp < now) memory.delete(key);
+  memory.set(k, n.expiresAt.getTime());
 }

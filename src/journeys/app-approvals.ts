@@ -12,6 +12,8 @@ import { appendAudit, customerChain } from '../store/audit.js';
 import { enqueueEvent } from '../store/outbox.js';
 import type { Db } from '../store/db.js';
 import type { AuthenticatorRow, OperationRow } from '../store/schema.js';
+import { readApproval, type AttemptSnapshot } from '../store/attempts.js';
+import { purgeNoncesNowAndThen, type DeviceNonce } from '../store/device-nonces.js';
 import { lockSecurityState } from '../store/security-state.js';
 import { authenticateOperation } from './authenticate.js';
 import { iso } from './customers.js';
@@ -275,7 +277,12 @@ export interface Decision {
   biometric?: Record<string, unknown> | undefined;
 }
 
-async function pendingApproval(s: Services, device: AuthenticatorRow, approvalId: string, waiting = 'pending') {
+interface Answerable {
+  a: { id: string; nonce: string; number_match: number | null };
+  op: OperationRow;
+}
+
+async function pendingApproval(s: Services, device: AuthenticatorRow, approvalId: string, waiting = 'pending'): Promise<Answerable> {
   // One statement: the request and its operation.
   const row = await s.db
     .selectFrom('app_approvals as a')
@@ -292,21 +299,26 @@ async function pendingApproval(s: Services, device: AuthenticatorRow, approvalId
     .where('a.id', '=', approvalId)
     .executeTakeFirst();
   if (!row || row.authenticator_id !== device.id) throw new NotFound('Approval');
-  if (row.approval_status !== waiting) {
-    const detail = ['pending', 'pin_confirmation'].includes(row.approval_status)
+  const { approval_id, authenticator_id, approval_status, nonce, number_match, approval_expires_at, ...op } = row;
+  assertAnswerable(s, { status: approval_status, expiresAt: approval_expires_at }, op as OperationRow, waiting);
+  return { a: { id: approval_id, nonce, number_match }, op: op as OperationRow };
+}
+
+/** A request can be answered while it waits for this kind of answer, has not expired, and its operation is pending. */
+function assertAnswerable(s: Services, a: { status: string; expiresAt: Date }, op: OperationRow, waiting: string): void {
+  if (a.status !== waiting) {
+    const detail = ['pending', 'pin_confirmation'].includes(a.status)
       ? 'This request is not of this kind (an operation to approve, or a confirmation the app asked for).'
-      : `This request was already ${row.approval_status}.`;
-    throw new Conflict('ERR_APPROVAL_STATE', detail, { approvalStatus: row.approval_status });
+      : `This request was already ${a.status}.`;
+    throw new Conflict('ERR_APPROVAL_STATE', detail, { approvalStatus: a.status });
   }
-  if (new Date(row.approval_expires_at) <= s.clock.now()) throw new Conflict('ERR_APPROVAL_EXPIRED', 'This request has expired.');
+  if (new Date(a.expiresAt) <= s.clock.now()) throw new Conflict('ERR_APPROVAL_EXPIRED', 'This request has expired.');
   // Authorised by another means, cancelled by the bank, expired: nothing left to approve or refuse.
-  if (row.status !== 'pending') {
-    throw new Conflict('ERR_OPERATION_NOT_PENDING', `The operation is ${row.status}: there is nothing to decide.`, {
-      operationStatus: row.status,
+  if (op.status !== 'pending') {
+    throw new Conflict('ERR_OPERATION_NOT_PENDING', `The operation is ${op.status}: there is nothing to decide.`, {
+      operationStatus: op.status,
     });
   }
-  const { approval_id, authenticator_id, approval_status, nonce, number_match, approval_expires_at, ...op } = row;
-  return { a: { id: approval_id, nonce, number_match }, op: op as OperationRow };
 }
 
 /**
@@ -327,6 +339,45 @@ export async function approve(
   if (confirmation && (op.data as { kind?: string }).kind !== confirmation.kind) {
     throw new Conflict('ERR_APPROVAL_STATE', 'This confirmation was asked for another change.');
   }
+  return answerWithApproval(s, device, { a, op }, d, { waiting, newKnowledgeKey: confirmation?.newKnowledgeKey });
+}
+
+/**
+ * The app's approval of a listed request, as the hot path: one read (the installation, the request, the
+ * attempt's state: `readApproval`) and one write (the success, the request answered and the device
+ * request's nonce kept, in `commitSuccess`'s statement). `signedBy` checks the device request's signature
+ * with the installation read (throwing for none) before anything about the request is told, and returns
+ * the nonce to keep.
+ */
+export async function approveSigned(
+  s: Services,
+  deviceId: string,
+  approvalId: string,
+  d: Decision,
+  signedBy: (device: AuthenticatorRow | undefined) => DeviceNonce,
+): Promise<{ status: 'approved' }> {
+  const read = await readApproval(s.db, deviceId, approvalId);
+  const deviceNonce = signedBy(read?.device);
+  const { device, approval, attempt } = read!;
+  if (!approval) throw new NotFound('Approval');
+  if (!attempt) throw new Conflict('ERR_CUSTOMER_STATE', 'The customer has no security state.');
+  assertAnswerable(s, approval, attempt.op, 'pending');
+  const a = { id: approval.id, nonce: approval.nonce, number_match: approval.numberMatch };
+  return answerWithApproval(s, device, { a, op: attempt.op }, d, { waiting: 'pending', snapshot: attempt, deviceNonce });
+}
+
+async function answerWithApproval(
+  s: Services,
+  device: AuthenticatorRow,
+  { a, op }: Answerable,
+  d: Decision,
+  opts: {
+    waiting: 'pending' | 'pin_confirmation';
+    newKnowledgeKey?: string | undefined;
+    snapshot?: AttemptSnapshot;
+    deviceNonce?: DeviceNonce;
+  },
+): Promise<{ status: 'approved' }> {
   const proof = {
     method: 'app',
     authenticatorId: device.id,
@@ -337,11 +388,16 @@ export async function approve(
       possession: d.possession,
       knowledge: d.knowledge,
       biometric: d.biometric,
-      expected: { nonce: a.nonce, numberMatch: a.number_match, newKnowledgeKey: confirmation?.newKnowledgeKey },
+      expected: { nonce: a.nonce, numberMatch: a.number_match, newKnowledgeKey: opts.newKnowledgeKey },
     },
   };
   try {
-    await authenticateOperation(s, op.rp_id, op.id, { factors: [proof], appApproval: { id: a.id, waiting } });
+    await authenticateOperation(s, op.rp_id, op.id, {
+      factors: [proof],
+      appApproval: { id: a.id, waiting: opts.waiting },
+      snapshot: opts.snapshot,
+      deviceNonce: opts.deviceNonce,
+    });
   } catch (err) {
     // A wrong number is a blind approval (push bombing): that request is over. A wrong PIN may be retyped.
     if (err instanceof AuthenticationFailed && a.number_match !== null && d.numberChoice !== a.number_match) {
@@ -359,6 +415,7 @@ export async function approve(
   // Written once a day at most: the trusted-device rule counts days of use.
   if (!(params.useDays ?? []).includes(now.toISOString().slice(0, 10)))
     await recordDeviceUse(s, device, recordUse(params.useDays ?? [], now, s.config.app), now);
+  if (opts.deviceNonce) await purgeNoncesNowAndThen(s.db, now);
   return { status: 'approved' };
 }
 

@@ -11,6 +11,7 @@ import type { Services } from '../context.js';
 import { appendAudit, customerChain, type ChainHead } from '../store/audit.js';
 import { commitSuccess, lockAttempt as lockAttemptRows, readAttempt, type AttemptSnapshot } from '../store/attempts.js';
 import type { Db } from '../store/db.js';
+import { rememberNonce, type DeviceNonce } from '../store/device-nonces.js';
 import { enqueueEvent } from '../store/outbox.js';
 import { saveLockout, toLockout } from '../store/security-state.js';
 import type { AuthenticatorRow, OperationRow, SecurityStateRow } from '../store/schema.js';
@@ -25,6 +26,10 @@ export interface AuthenticateInput {
   replaceSessionToken?: string | undefined;
   /** The app approval request this attempt answers: marked approved with the code in the success's statement. */
   appApproval?: { id: string; waiting: 'pending' | 'pin_confirmation' } | undefined;
+  /** Already read with the request (an app approval reads it with its installation): not read again. */
+  snapshot?: AttemptSnapshot | undefined;
+  /** The signed device request that carries the proof: its nonce is kept with the outcome, success or failure. */
+  deviceNonce?: DeviceNonce | undefined;
 }
 
 export interface AuthenticateResult {
@@ -68,10 +73,12 @@ export async function authenticateOperation(
   operationId: string,
   input: AuthenticateInput,
 ): Promise<AuthenticateResult> {
-  const snap = await readAttempt(s.db, operationId, {
-    kinds: input.factors.filter((f) => !f.authenticatorId).map((f) => rowKindFor(f.method)),
-    ids: input.factors.flatMap((f) => (f.authenticatorId ? [f.authenticatorId] : [])),
-  });
+  const snap =
+    input.snapshot ??
+    (await readAttempt(s.db, operationId, {
+      kinds: input.factors.filter((f) => !f.authenticatorId).map((f) => rowKindFor(f.method)),
+      ids: input.factors.flatMap((f) => (f.authenticatorId ? [f.authenticatorId] : [])),
+    }));
   // Another relying party's operation does not exist for this caller.
   if (!snap || snap.op.rp_id !== rpId) throw new NotFound('Operation');
   const { op } = snap;
@@ -90,6 +97,8 @@ export async function authenticateOperation(
 
   const outcome = await s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
+    // Kept first: a replayed request is refused before it counts anything.
+    if (input.deviceNonce) await rememberNonce(tx, input.deviceNonce);
     const locked = await lockAttempt(tx, op.customer_id, op.id);
     assertNotBlocked(toLockout(locked.state), now, s.lockoutPolicy);
     await assertPending(tx, locked.operation, now);
@@ -102,7 +111,8 @@ export async function authenticateOperation(
     }
     const proven = await verifyFactors(tx, s, locked, factors, now);
     if (proven && decide(s.scaPolicy, type, [...carried, ...proven.flatMap((p) => p.categories)]).satisfied) {
-      const result = await succeed(tx, s, locked, proven, carried, now, input);
+      // The nonce is kept already, by this transaction.
+      const result = await succeed(tx, s, locked, proven, carried, now, { ...input, deviceNonce: undefined });
       // Under the lock only a change outside it (a password rehash finishing) can move a guard.
       if (!result) throw new Conflict('ERR_CONCURRENT_CHANGE', "The customer's authenticators changed during this attempt: try again.");
       return { ok: true as const, result, proven };
@@ -314,6 +324,7 @@ async function succeed(
       },
     },
     resetLockout: state.failed_count !== 0 || state.block_level !== 0,
+    deviceNonce: input.deviceNonce,
     used: proven.flatMap((p) => (p.change ? [{ authenticator: p.authenticator, change: p.change }] : [])),
     code,
     methods,

@@ -2,6 +2,7 @@ import { CompiledQuery } from 'kysely';
 import type { AuthenticatorChange } from '../methods/types.js';
 import { chainEvent, customerChain, type AuditEntry, type ChainHead } from './audit.js';
 import type { Db } from './db.js';
+import type { DeviceNonce } from './device-nonces.js';
 import type { AuthenticatorRow, OperationRow, SecurityStateRow, SessionRow } from './schema.js';
 
 /**
@@ -35,19 +36,21 @@ export interface AuthenticatorFilter {
  * by the proofs' named ids (their primary key: the read costs the same however many the customer has),
  * by row kind, or both: three fixed texts, so three prepared statements per connection at most.
  */
-const readAttemptSql = (authenticatorFilter: string) => `
-  SELECT o.*, ss.failed_count, ss.block_level, ss.blocked_until, ss.permanently_blocked, ss.updated_at AS ss_updated_at,
+const ATTEMPT_COLUMNS = `o.*, ss.failed_count, ss.block_level, ss.blocked_until, ss.permanently_blocked, ss.updated_at AS ss_updated_at,
          h.seq AS head_seq, h.hash AS head_hash,
          se.created_at AS se_created_at, se.last_seen_at AS se_last_seen_at, se.revoked_at AS se_revoked_at,
-         lo.categories AS login_categories,
+         lo.categories AS login_categories`;
+const ATTEMPT_JOINS = (join: 'JOIN' | 'LEFT JOIN') => `
+    ${join} security_states ss ON ss.customer_id = o.customer_id
+    LEFT JOIN audit_heads h ON h.chain = 'customer:' || o.customer_id
+    LEFT JOIN sessions se ON se.id = o.session_id
+    LEFT JOIN operations lo ON lo.id = se.operation_id`;
+const readAttemptSql = (authenticatorFilter: string) => `
+  SELECT ${ATTEMPT_COLUMNS},
          (SELECT coalesce(json_agg(a ORDER BY a.created_at), '[]')
             FROM authenticators a
            WHERE a.customer_id = o.customer_id AND a.status = 'active' AND ${authenticatorFilter}) AS authenticators
-    FROM operations o
-    JOIN security_states ss ON ss.customer_id = o.customer_id
-    LEFT JOIN audit_heads h ON h.chain = 'customer:' || o.customer_id
-    LEFT JOIN sessions se ON se.id = o.session_id
-    LEFT JOIN operations lo ON lo.id = se.operation_id
+    FROM operations o ${ATTEMPT_JOINS('JOIN')}
    WHERE o.id = $1`;
 const READ_BY_IDS = readAttemptSql('a.id = ANY($2::text[])');
 const READ_BY_KINDS = readAttemptSql('a.kind = ANY($2::text[])');
@@ -67,6 +70,58 @@ export async function readAttempt(db: Db, operationId: string, wanted: Authentic
   const { login_categories, authenticators, ...rest } = row;
   const { op, state, head, session } = splitState(rest);
   return { op, loginCategories: login_categories, state, head, session, authenticators: authenticators.map(fromJson) };
+}
+
+/**
+ * An app's approval in one statement: the installation (active), the request it answers (if it is this
+ * installation's) and everything the attempt on its operation needs. The installation is the only
+ * authenticator the proof names. Undefined when the installation is unknown or not active.
+ */
+const READ_APPROVAL = `
+  SELECT to_json(d) AS device, a.id AS approval_id, a.status AS approval_status, a.nonce AS approval_nonce,
+         a.number_match AS approval_number_match, a.expires_at AS approval_expires_at, ${ATTEMPT_COLUMNS}
+    FROM authenticators d
+    LEFT JOIN app_approvals a ON a.id = $2 AND a.authenticator_id = d.id
+    LEFT JOIN operations o ON o.id = a.operation_id ${ATTEMPT_JOINS('LEFT JOIN')}
+   WHERE d.id = $1 AND d.kind = 'app' AND d.status = 'active'`;
+
+export interface ApprovalRead {
+  device: AuthenticatorRow;
+  /** Null when no such request was sent to this installation. */
+  approval: { id: string; status: string; nonce: string; numberMatch: number | null; expiresAt: Date } | null;
+  /** The attempt's snapshot, with the installation as its authenticator; null without a request. */
+  attempt: AttemptSnapshot | null;
+}
+
+type ApprovalRow = Partial<AttemptRow> & {
+  device: AsJson<AuthenticatorRow>;
+  approval_id: string | null;
+  approval_status: string;
+  approval_nonce: string;
+  approval_number_match: number | null;
+  approval_expires_at: Date;
+};
+
+export async function readApproval(db: Db, deviceId: string, approvalId: string): Promise<ApprovalRead | undefined> {
+  const { rows } = await db.executeQuery<ApprovalRow>(CompiledQuery.raw(READ_APPROVAL, [deviceId, approvalId]));
+  const row = rows[0];
+  if (!row) return undefined;
+  const { device, approval_id, approval_status, approval_nonce, approval_number_match, approval_expires_at, login_categories, ...rest } =
+    row;
+  const dev = fromJson(device);
+  if (approval_id === null) return { device: dev, approval: null, attempt: null };
+  const approval = {
+    id: approval_id,
+    status: approval_status,
+    nonce: approval_nonce,
+    numberMatch: approval_number_match,
+    expiresAt: new Date(approval_expires_at),
+  };
+  // No security state (never the case for a customer's operation): the attempt reads it on its own.
+  if (rest.failed_count == null) return { device: dev, approval, attempt: null };
+  const { op, state, head, session } = splitState(rest as OperationRow & StateColumns);
+  const mine = op.customer_id === dev.customer_id ? [dev] : [];
+  return { device: dev, approval, attempt: { op, loginCategories: login_categories ?? null, state, head, session, authenticators: mine } };
 }
 
 /**
@@ -181,6 +236,8 @@ export interface SuccessRecord {
   categories: string[];
   /** The session the operation was started in, when its element is reused: using it is activity. */
   touchSession: string | null;
+  /** The signed device request that carried the proof: its nonce is kept in the same statement (a replay fails). */
+  deviceNonce?: DeviceNonce | undefined;
   /** An app approval request answered by this success: marked approved with the code, in the same statement. */
   appApproval?: { id: string; waiting: string; codeSealed: string } | undefined;
   /** A login's new session (and the token it replaces). */
@@ -237,6 +294,12 @@ export async function commitSuccess(db: Db, r: SuccessRecord): Promise<boolean> 
     ctes.push(`p AS (UPDATE app_approvals SET status = 'approved', decided_at = ${now}, code_sealed = ${$(p.codeSealed)}
                      WHERE id = ${$(p.id)} AND operation_id = ${opId} AND status = ${$(p.waiting)} RETURNING 1)`);
     guards.push('(SELECT count(*) FROM p) = 1');
+  }
+  if (r.deviceNonce) {
+    const n = r.deviceNonce;
+    ctes.push(`dn AS (INSERT INTO device_request_nonces (authenticator_id, nonce, expires_at)
+                      VALUES (${$(n.who)}, ${$(n.nonce)}, ${$(n.expiresAt)}) ON CONFLICT DO NOTHING RETURNING 1)`);
+    guards.push('(SELECT count(*) FROM dn) = 1');
   }
   if (r.touchSession) {
     // Not a guard: sessions are not under the customer's lock, a logout may land at any time either way.

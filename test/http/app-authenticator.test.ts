@@ -268,6 +268,60 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     expect((await t.api('GET', `/v1/customers/${c.id}/security`)).body.failedCount).toBe(1);
   });
 
+  it('an approval whose request nonce was already received is a replay: refused before anything is approved or counted', async () => {
+    const c = await customer();
+    const device = await activate(c);
+    const app = await t.sesame.services.db
+      .selectFrom('authenticators')
+      .select(['id', 'params'])
+      .where('customer_id', '=', c.id)
+      .where('kind', '=', 'app')
+      .where('status', '=', 'active')
+      .executeTakeFirstOrThrow();
+    const who = `${app.id}:${(app.params as { possessionKey: { x: string } }).possessionKey.x}`;
+    /** The request reached another server process first (say its answer was lost): its nonce is kept there. */
+    const receivedElsewhere = (signed: { headers: Record<string, string> }) =>
+      t.sesame.services.db
+        .insertInto('device_request_nonces')
+        .values({
+          authenticator_id: who,
+          nonce: /nonce="([^"]+)"/.exec(signed.headers.authorization!)![1]!,
+          expires_at: new Date(t.clock.now().getTime() + 600_000),
+        })
+        .execute();
+    const { opId, approvalId } = await sendToApp(c.id, PAYMENT(1500));
+    const a = await pending(device);
+    // The right PIN (a success would commit in one statement) and a wrong one (the failure is counted under the customer's lock).
+    for (const pin of [PIN, '000000']) {
+      const signed = await device.signApproval(a, { pin });
+      await receivedElsewhere(signed);
+      const replay = await failureOf(device.sendSigned(signed));
+      expect(replay.status).toBe(401);
+      expect(replay.code).toBe('ERR_DEVICE_REPLAY');
+    }
+    expect((await status(opId, approvalId)).body.status).toBe('pending');
+    expect((await t.api('GET', `/v1/customers/${c.id}/security`)).body.failedCount).toBe(0);
+    await device.approve(a, { pin: PIN });
+    expect((await status(opId, approvalId)).body.status).toBe('approved');
+
+    // Nothing about a request is told to a caller the installation did not sign for: 401 before 404.
+    const signed = await device.signApproval({ ...a, approvalId: 'no-such-approval' }, { pin: PIN });
+    expect((await failureOf(device.sendSigned(signed))).status).toBe(404);
+    const forged = await t.sesame.app.inject({
+      method: 'POST',
+      url: signed.path,
+      headers: {
+        ...signed.headers,
+        authorization: signed.headers.authorization!.replace(/sig="./, (m) =>
+          m.endsWith('A') ? m.slice(0, -1) + 'B' : m.slice(0, -1) + 'A',
+        ),
+      },
+      payload: signed.body!,
+    });
+    expect(forged.statusCode).toBe(401);
+    expect(forged.json().code).toBe('ERR_DEVICE_SIGNATURE');
+  });
+
   it('refusing an online card payment declares it as fraud: the bank is told, the payment refused, the customer told what follows', async () => {
     const c = await customer();
     const device = await activate(c);

@@ -46,18 +46,24 @@ export async function linkHashOf(data: OperationData): Promise<string> {
   return toBase64Url(await sha256(json));
 }
 
-/**
- * A signed request to the device API: method, path with query, time, a random nonce and the body's
- * digest. The server refuses a stale time or a nonce it has seen.
- */
-export async function requestSigningInput(r: {
+export interface SignedRequestParts {
   method: string;
   path: string;
   ts: number;
   nonce: string;
-  body: string;
-}): Promise<Uint8Array> {
-  return utf8(`sesame-request-v1\n${r.method.toUpperCase()}\n${r.path}\n${r.ts}\n${r.nonce}\n${toBase64Url(await sha256(r.body))}`);
+}
+
+/**
+ * A signed request to the device API: method, path with query, time, a random nonce and the body's
+ * digest. The server refuses a stale time or a nonce it has seen.
+ */
+export async function requestSigningInput(r: SignedRequestParts & { body: string }): Promise<Uint8Array> {
+  return requestSigningInputWithDigest(r, toBase64Url(await sha256(r.body)));
+}
+
+/** The same, given the body's SHA-256 (base64url): a server computes it synchronously, without WebCrypto. */
+export function requestSigningInputWithDigest(r: SignedRequestParts, bodyDigest: string): Uint8Array {
+  return utf8(`sesame-request-v1\n${r.method.toUpperCase()}\n${r.path}\n${r.ts}\n${r.nonce}\n${bodyDigest}`);
 }
 
 /**

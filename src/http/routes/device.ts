@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../context.js';
 import { confirmDevice, registerDevice } from '../../journeys/app-activation.js';
-import { approve, refuse, waitForApprovals, type ConfirmationKind } from '../../journeys/app-approvals.js';
+import { approveSigned, refuse, waitForApprovals, type ConfirmationKind } from '../../journeys/app-approvals.js';
 import {
   biometricRegistrationOptions,
   changePin,
@@ -14,7 +14,7 @@ import {
   type PinConfirmation,
   subscribePush,
 } from '../../journeys/app-device.js';
-import { keepRawJson, requireDevice } from '../device-auth.js';
+import { deviceClaim, keepRawJson, requireDevice, signedByDevice } from '../device-auth.js';
 import { problems } from '../schemas.js';
 
 const B64Key = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: '32 bytes, base64url' });
@@ -178,7 +178,8 @@ export async function deviceRoutes(app: FastifyInstance, s: Services): Promise<v
   });
 
   app.post('/v1/device/approvals/:approvalId', {
-    preValidation: signed,
+    // An approval reads the installation together with the request (see approveSigned); a refusal as any route does.
+    preValidation: deviceClaim(s),
     schema: {
       tags,
       summary: 'Approve (possession + PIN or biometrics) or refuse; refusing an online card payment declares fraud',
@@ -193,12 +194,12 @@ export async function deviceRoutes(app: FastifyInstance, s: Services): Promise<v
         ...problems(400, 401, 404, 409, 422, 423),
       },
     },
-    handler: async (req) => {
+    handler: async (req, reply) => {
       const body = req.body as Static<typeof DecisionBody>;
       const { approvalId } = req.params as { approvalId: string };
-      return body.decision === 'approve'
-        ? approve(s, req.device!, approvalId, body)
-        : refuse(s, req.device!, approvalId, body, (req.query as { locale?: 'fr' | 'en' }).locale);
+      if (body.decision === 'approve') return approveSigned(s, req.deviceClaim!.id, approvalId, body, signedByDevice(s, req));
+      await signed(req, reply);
+      return refuse(s, req.device!, approvalId, body, (req.query as { locale?: 'fr' | 'en' }).locale);
     },
   });
 
