@@ -141,7 +141,7 @@ runStandalone(import.meta.url, {
   async run({ client, srv, concurrency, seconds, measure }) {
     const ecdsa = ecdsaVerifyLimit(1);
     const devices = await setUpAppDevices(client, { count: 2 * concurrency, concurrency, tag: 'solo', serverUrl: srv.url });
-    const prep = await prepareApprovals(client, devices, { want: 400 * seconds, concurrency, budgetMs: 30_000 });
+    const prep = await prepareApprovals(client, devices, { want: 1000 * seconds, concurrency, budgetMs: 45_000 });
     process.stderr.write(`[app] ${prep.created} operations sent to the apps in ${prep.seconds.toFixed(1)} s\n`);
     const result = await measure(() => runApprovals(devices, concurrency, seconds));
     return { result, notes: [`Raw ${ecdsa.what}: ${Math.round(ecdsa.perSecond)}.`] };

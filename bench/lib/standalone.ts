@@ -99,7 +99,11 @@ async function main(s: Parameters<typeof runStandalone>[1]): Promise<void> {
             ratio: r.perSecond / commits.perSecond,
             target: '—',
             pass: null,
-            notes: [...notes, ...(r.errors ? [`${r.errors} errors, e.g. ${r.firstError}`] : [])],
+            notes: [
+              ...notes,
+              ...(r.errors ? [`${r.errors} errors, e.g. ${r.firstError}`] : []),
+              ...(r.endedEarly ? [`Ended early: ${r.endedEarly}.`] : []),
+            ],
           },
         ]),
       );
