@@ -116,9 +116,9 @@ export async function consumeAuthenticationCode(s: Services, rpId: string, code:
   const audit = { type: 'authentication_code.consumed', actor: `rp:${rpId}`, data: { operationId: claims.op, codeId: claims.jti } };
   const chain = customerChain(claims.sub!);
   // Two statements in the common case; under the customer's chain lock when another event got there first.
-  const fast = await consumeCodeGuarded(s.db, { codeId: claims.jti!, rpId, chain, now: s.clock.now(), audit });
+  const fast = await consumeCodeGuarded(s.db, { operationId: claims.op, codeId: claims.jti!, rpId, chain, now: s.clock.now(), audit });
   if (fast === 'consumed') return claimsView(claims);
-  if (fast === 'unavailable') return whyUnavailable(s.db, claims.jti!);
+  if (fast === 'unavailable') return whyUnavailable(s.db, claims);
   return s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
     await markConsumed(tx, claims, rpId, now);
@@ -160,20 +160,26 @@ export async function consumeStepUp(
 
 async function markConsumed(tx: Db, claims: AuthenticationCodeClaims, rpId: string, now: Date): Promise<void> {
   const row = await tx
-    .updateTable('authentication_codes')
-    .set({ consumed_at: now })
-    .where('id', '=', claims.jti!)
+    .updateTable('operations')
+    .set({ code_consumed_at: now })
+    .where('id', '=', claims.op)
+    .where('auth_code_id', '=', claims.jti!)
     .where('rp_id', '=', rpId)
-    .where('consumed_at', 'is', null)
+    .where('code_consumed_at', 'is', null)
     .returning('id')
     .executeTakeFirst();
   if (row) return;
-  return whyUnavailable(tx, claims.jti!);
+  return whyUnavailable(tx, claims);
 }
 
 /** A code that could not be consumed: unknown to this relying party (404), or already used (409). */
-async function whyUnavailable(db: Db, codeId: string): Promise<never> {
-  const exists = await db.selectFrom('authentication_codes').select('id').where('id', '=', codeId).executeTakeFirst();
+async function whyUnavailable(db: Db, claims: AuthenticationCodeClaims): Promise<never> {
+  const exists = await db
+    .selectFrom('operations')
+    .select('id')
+    .where('id', '=', claims.op)
+    .where('auth_code_id', '=', claims.jti!)
+    .executeTakeFirst();
   if (!exists) throw new NotFound('Authentication code');
   throw new Conflict('ERR_CODE_ALREADY_USED', 'The authentication code was already used.');
 }

@@ -231,6 +231,7 @@ export interface SuccessRecord {
   resetLockout: boolean;
   /** Each authenticator used, as read, with what its proof changes. */
   used: { authenticator: AuthenticatorRow; change: AuthenticatorChange }[];
+  /** The authentication code issued (its single use is kept on the operation). */
   code: { id: string; expiresAt: Date };
   methods: string[];
   categories: string[];
@@ -248,7 +249,7 @@ export interface SuccessRecord {
 }
 
 /**
- * Writes a success in one statement: the operation authorised with its code, the authenticators' new
+ * Writes a success in one statement: the operation authorised with its code's id, the authenticators' new
  * single-use state, the session, the audit event and the new head. Returns false, having changed
  * nothing, when any guard found the state moved on since it was read.
  */
@@ -259,24 +260,22 @@ export async function commitSuccess(db: Db, r: SuccessRecord): Promise<boolean> 
   const $ = (v: unknown) => `$${values.push(v)}`;
   const chain = customerChain(r.op.customer_id);
   const event = chainEvent(chain, r.head, r.now, r.audit);
-  // Values used in several places are bound once.
-  const [now, chainP, seq, hash, opId, customer, codeId] = [r.now, chain, event.seq, event.hash, r.op.id, r.op.customer_id, r.code.id].map(
-    $,
-  );
+  // Values used in several places are bound once (each bound value must appear in the text).
+  const [now, chainP, seq, hash, opId] = [r.now, chain, event.seq, event.hash, r.op.id].map($);
+  let customerP: string | undefined;
+  const customer = () => (customerP ??= $(r.op.customer_id));
   const ctes = [
     `h AS (UPDATE audit_heads SET seq = ${seq}, hash = ${hash} WHERE chain = ${chainP} AND seq = ${$(r.head.seq)} RETURNING 1)`,
     `e AS (INSERT INTO audit_events (chain, seq, type, actor, at, data, prev_hash, hash)
            VALUES (${chainP}, ${seq}, ${$(event.type)}, ${$(event.actor)}, ${now}, ${$(event.data)}::jsonb, ${$(event.prev_hash)}, ${hash}))`,
     `o AS (UPDATE operations SET status = 'authorised', completed_at = ${now}, methods = ${$(JSON.stringify(r.methods))}::jsonb,
-                  categories = ${$(r.categories)}, auth_code_id = ${codeId}
+                  categories = ${$(r.categories)}, auth_code_id = ${$(r.code.id)}
            WHERE id = ${opId} AND status = 'pending' AND expires_at > ${now} RETURNING 1)`,
-    `c AS (INSERT INTO authentication_codes (id, operation_id, customer_id, rp_id, issued_at, expires_at, consumed_at)
-           VALUES (${codeId}, ${opId}, ${customer}, ${$(r.op.rp_id)}, ${now}, ${$(r.code.expiresAt)}, NULL))`,
   ];
   const guards = ['(SELECT count(*) FROM h) = 1', '(SELECT count(*) FROM o) = 1'];
   if (r.resetLockout) {
     ctes.push(`l AS (UPDATE security_states SET failed_count = 0, block_level = 0, blocked_until = NULL, updated_at = ${now}
-                     WHERE customer_id = ${customer})`);
+                     WHERE customer_id = ${customer()})`);
   }
   r.used.forEach(({ authenticator: a, change }, i) => {
     const step = change.lastUsedStep ?? a.last_used_step;
@@ -309,7 +308,7 @@ export async function commitSuccess(db: Db, r: SuccessRecord): Promise<boolean> 
     const n = r.session.row;
     if (r.session.replacesDigest) {
       ctes.push(`r AS (UPDATE sessions SET revoked_at = ${now}, revoke_reason = 'reauthenticated'
-                       WHERE token_digest = ${$(r.session.replacesDigest)} AND customer_id = ${customer} AND revoked_at IS NULL)`);
+                       WHERE token_digest = ${$(r.session.replacesDigest)} AND customer_id = ${customer()} AND revoked_at IS NULL)`);
     }
     ctes.push(`n AS (INSERT INTO sessions (id, token_digest, customer_id, rp_id, operation_id, created_at, last_seen_at, user_agent)
                      VALUES (${$(n.id)}, ${$(n.token_digest)}, ${$(n.customer_id)}, ${$(n.rp_id)}, ${$(n.operation_id)}, ${now}, ${now}, ${$(n.user_agent)}))`);

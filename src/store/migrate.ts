@@ -7,6 +7,7 @@ import * as m005 from './migrations/005-channels.js';
 import * as m006 from './migrations/006-hardware-tokens.js';
 import * as m007 from './migrations/007-app.js';
 import * as m008 from './migrations/008-webauthn.js';
+import * as m009 from './migrations/009-codes-on-operations.js';
 
 /** Migrations are listed here, in order, so that a bundled server needs no folder scan at run time. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006-hardware-tokens': m006,
   '007-app': m007,
   '008-webauthn': m008,
+  '009-codes-on-operations': m009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -28,4 +30,10 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Applies the migrations up to `name` included: an upgrade is tested from the schema before it. */
+export async function migrateUpTo(db: Kysely<any>, name: string): Promise<void> {
+  const { error } = await new Migrator({ db, provider }).migrateTo(name);
+  if (error) throw error;
 }

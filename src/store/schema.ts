@@ -180,18 +180,10 @@ export interface OperationsTable {
   methods: Json<string[]>;
   categories: string[];
   auth_code_id: string | null;
+  /** When the relying party consumed the authentication code (it is single use). */
+  code_consumed_at: Timestamp | null;
   /** The login session the operation was started in, if any (element reuse). */
   session_id: string | null;
-}
-
-export interface AuthenticationCodesTable {
-  id: string;
-  operation_id: string;
-  customer_id: string;
-  rp_id: string;
-  issued_at: Timestamp;
-  expires_at: Timestamp;
-  consumed_at: Timestamp | null;
 }
 
 export interface SessionsTable {
@@ -326,7 +318,6 @@ export interface Database {
   authenticators: AuthenticatorsTable;
   recovery_codes: RecoveryCodesTable;
   operations: OperationsTable;
-  authentication_codes: AuthenticationCodesTable;
   sessions: SessionsTable;
   messages: MessagesTable;
   phone_changes: PhoneChangesTable;
