@@ -21,7 +21,8 @@ export function parseOperationData(raw: unknown, prefix = 'data'): OperationData
   if (!checker) {
     throw new InvalidRequest('ERR_VALIDATION', `${prefix}/type must be one of ${OPERATION_TYPES.join(', ')}.`, { field: `${prefix}/type` });
   }
-  const first = checker.Errors(raw).First();
+  // The compiled check first: listing errors walks the value slowly, and only a refusal needs them.
+  const first = checker.Check(raw) ? undefined : checker.Errors(raw).First();
   if (first) {
     const field = `${prefix}${first.path}`;
     throw new InvalidRequest('ERR_VALIDATION', `${field}: ${first.message.toLowerCase()}.`, { field });
@@ -42,7 +43,7 @@ export function bodyWithOperationData(schema: TObject, dataField = 'data', optio
     ),
   );
   return () => (body: unknown) => {
-    const first = relaxed.Errors(body).First();
+    const first = relaxed.Check(body) ? undefined : relaxed.Errors(body).First();
     if (first) {
       const field = first.path.replace(/^\//, '') || 'body';
       const detail =
