@@ -87,7 +87,7 @@ export function fetchOver(agent: http.Agent): typeof fetch {
   const send = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : input);
     const body = typeof init.body === 'string' ? Buffer.from(init.body) : null;
-    if (init.body != null && !body) return Promise.reject(new TypeError('keepAliveFetch sends string bodies only'));
+    if (init.body != null && !body) return Promise.reject(new TypeError('fetchOver sends string bodies only'));
     return new Promise<Response>((resolve, reject) => {
       const req = http.request(
         {
