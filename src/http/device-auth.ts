@@ -63,18 +63,18 @@ function claimOf(s: Services, req: FastifyRequest, reply: FastifyReply): DeviceC
   return { id, ts, nonce, sig };
 }
 
-/** Refuses a request the installation's key did not sign (method, path, time, nonce, body digest). */
-function assertSignedBy(key: AppParams['possessionKey'], req: FastifyRequest, claim: DeviceClaim): void {
+/**
+ * Refuses a request the installation's key did not sign (method, path, time, nonce, body digest); returns
+ * its nonce as kept in the database, per installation and key, until the skew window is over.
+ */
+function verifiedNonce(s: Services, key: AppParams['possessionKey'], req: FastifyRequest, claim: DeviceClaim): DeviceNonce {
   const digest = createHash('sha256')
     .update(req.rawBody ?? '')
     .digest('base64url');
   const input = requestSigningInputWithDigest({ method: req.method, path: req.url, ts: claim.ts, nonce: claim.nonce }, digest);
   if (!verifyPossessionSignature(key, input, claim.sig))
     throw new Unauthorized('The request signature does not verify.', 'ERR_DEVICE_SIGNATURE');
-}
-
-function deviceNonceOf(claim: DeviceClaim, key: AppParams['possessionKey'], now: Date): DeviceNonce {
-  return { who: `${claim.id}:${key.x}`.slice(0, 200), nonce: claim.nonce, expiresAt: new Date(now.getTime() + 2 * MAX_SKEW_MS) };
+  return { who: `${claim.id}:${key.x}`.slice(0, 200), nonce: claim.nonce, expiresAt: new Date(s.clock.now().getTime() + 2 * MAX_SKEW_MS) };
 }
 
 /**
@@ -91,16 +91,15 @@ export function deviceClaim(s: Services) {
 export function signedByDevice(s: Services, req: FastifyRequest) {
   return (device: AuthenticatorRow | undefined): DeviceNonce => {
     if (!device) throw unknownDevice();
-    const key = (device.params as unknown as AppParams).possessionKey;
-    assertSignedBy(key, req, req.deviceClaim!);
-    return deviceNonceOf(req.deviceClaim!, key, s.clock.now());
+    return verifiedNonce(s, (device.params as unknown as AppParams).possessionKey, req, req.deviceClaim!);
   };
 }
 
 export function requireDevice(s: Services, opts: { allowPending?: boolean; newKey?: boolean } = {}) {
   const seen = new Map<string, number>();
   return async (req: FastifyRequest, reply: FastifyReply) => {
-    const claim = claimOf(s, req, reply);
+    // A route that parsed the header already (deviceClaim) and then needs the general check.
+    const claim = req.deviceClaim ?? claimOf(s, req, reply);
     let key: AppParams['possessionKey'];
     if (opts.newKey) {
       if (claim.id !== 'new') throw new Unauthorized('An activation is signed with the new key (id="new").');
@@ -121,8 +120,7 @@ export function requireDevice(s: Services, opts: { allowPending?: boolean; newKe
       key = (device.params as unknown as AppParams).possessionKey;
       req.device = device;
     }
-    assertSignedBy(key, req, claim);
-    const nonce = deviceNonceOf(claim, key, s.clock.now());
+    const nonce = verifiedNonce(s, key, req, claim);
     // Every request that writes keeps its nonce in the database: a replay to another process fails too
     // (a failed approval changes nothing else, and replayed it would count one more failure).
     if (req.method === 'GET') rememberInMemory(seen, nonce, s.clock.now().getTime());

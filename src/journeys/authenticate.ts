@@ -326,7 +326,7 @@ async function succeed(
     resetLockout: state.failed_count !== 0 || state.block_level !== 0,
     deviceNonce: input.deviceNonce,
     used: proven.flatMap((p) => (p.change ? [{ authenticator: p.authenticator, change: p.change }] : [])),
-    code,
+    codeId: code.id,
     methods,
     categories,
     // Using an operation is activity in its session.

@@ -117,7 +117,7 @@ export async function readApproval(db: Db, deviceId: string, approvalId: string)
     numberMatch: approval_number_match,
     expiresAt: new Date(approval_expires_at),
   };
-  // No security state (never the case for a customer's operation): the attempt reads it on its own.
+  // No security state (never the case for a customer's operation): no attempt to snapshot.
   if (rest.failed_count == null) return { device: dev, approval, attempt: null };
   const { op, state, head, session } = splitState(rest as OperationRow & StateColumns);
   const mine = op.customer_id === dev.customer_id ? [dev] : [];
@@ -231,8 +231,8 @@ export interface SuccessRecord {
   resetLockout: boolean;
   /** Each authenticator used, as read, with what its proof changes. */
   used: { authenticator: AuthenticatorRow; change: AuthenticatorChange }[];
-  /** The authentication code issued (its single use is kept on the operation). */
-  code: { id: string; expiresAt: Date };
+  /** The id of the authentication code issued (its single use is kept on the operation). */
+  codeId: string;
   methods: string[];
   categories: string[];
   /** The session the operation was started in, when its element is reused: using it is activity. */
@@ -269,7 +269,7 @@ export async function commitSuccess(db: Db, r: SuccessRecord): Promise<boolean> 
     `e AS (INSERT INTO audit_events (chain, seq, type, actor, at, data, prev_hash, hash)
            VALUES (${chainP}, ${seq}, ${$(event.type)}, ${$(event.actor)}, ${now}, ${$(event.data)}::jsonb, ${$(event.prev_hash)}, ${hash}))`,
     `o AS (UPDATE operations SET status = 'authorised', completed_at = ${now}, methods = ${$(JSON.stringify(r.methods))}::jsonb,
-                  categories = ${$(r.categories)}, auth_code_id = ${$(r.code.id)}
+                  categories = ${$(r.categories)}, auth_code_id = ${$(r.codeId)}
            WHERE id = ${opId} AND status = 'pending' AND expires_at > ${now} RETURNING 1)`,
   ];
   const guards = ['(SELECT count(*) FROM h) = 1', '(SELECT count(*) FROM o) = 1'];
