@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceApiError, type PendingApproval, type SesameDevice } from '../../sdk/device/src/index.js';
 import { buildHttp } from '../../src/http/server.js';
+import { activeApp } from '../../src/journeys/app-approvals.js';
 import { createAdvisor } from '../../src/journeys/principals.js';
 import { databaseKinds } from '../support/databases.js';
 import { SoftAuthenticator } from '../support/soft-webauthn.js';
@@ -271,13 +272,7 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
   it('an approval whose request nonce was already received is a replay: refused before anything is approved or counted', async () => {
     const c = await customer();
     const device = await activate(c);
-    const app = await t.sesame.services.db
-      .selectFrom('authenticators')
-      .select(['id', 'params'])
-      .where('customer_id', '=', c.id)
-      .where('kind', '=', 'app')
-      .where('status', '=', 'active')
-      .executeTakeFirstOrThrow();
+    const app = (await activeApp(t.sesame.services.db, c.id))!;
     const who = `${app.id}:${(app.params as { possessionKey: { x: string } }).possessionKey.x}`;
     /** The request reached another server process first (say its answer was lost): its nonce is kept there. */
     const receivedElsewhere = (signed: { headers: Record<string, string> }) =>
