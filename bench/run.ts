@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultPoolSize } from '../src/config.js';
 import { availableUses, setUpCustomers, type SetupReport } from './lib/customers.js';
 import { Client } from './lib/http.js';
 import { argon2Limit, pgliteCommitLimit, postgresCommitLimit, type Limit } from './lib/limits.js';
@@ -80,8 +81,8 @@ if (!(DURATION > 0 && DURATION <= 120)) {
   process.exit(2);
 }
 const CONCURRENCY = 32;
-/** src/store/db.ts opens its pg.Pool with 16 connections. */
-const SERVER_POOL_SIZE = 16;
+/** The server's pg.Pool (SESAME_DATABASE_POOL_SIZE is not set for it). */
+const SERVER_POOL_SIZE = defaultPoolSize();
 /** The server's argon2id parameters (src/config.ts defaults, the minimums it accepts). */
 const ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 const LIMIT_SECONDS = QUICK ? 2 : 5;

@@ -1,6 +1,6 @@
 /**
  * The floor of the stack: what this machine gives for the least an SCA flow must do, through the same
- * libraries as the server (Fastify, `pg` with named prepared statements and a pool of 16, an ES256 JWS
+ * libraries as the server (Fastify, `pg` with named prepared statements and a pool of the server's size, an ES256 JWS
  * signed with jose), without Sésame's logic. One POST reads a row, updates it (guarded like a success)
  * and signs a small token, over HTTP on 127.0.0.1 at concurrency 32, the server in its own process.
  * Beside scenario (a) it says how much of the gap to a target is the stack and how much is Sésame.
@@ -10,6 +10,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { defaultPoolSize } from '../src/config.js';
 import { Client } from './lib/http.js';
 import { closedLoop } from './lib/load.js';
 import { startPgCluster, withCpu } from './lib/procs.js';
@@ -24,7 +25,7 @@ async function serve(databaseUrl: string): Promise<void> {
     import('pg'),
     import('jose'),
   ]);
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 16 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: defaultPoolSize() });
   await pool.query('CREATE TABLE IF NOT EXISTS stack_floor (id integer PRIMARY KEY, n integer NOT NULL, data jsonb NOT NULL)');
   await pool.query(`INSERT INTO stack_floor SELECT g, 0, '{"amount": 1250}' FROM generate_series(1, ${ROWS}) g ON CONFLICT DO NOTHING`);
   const { privateKey } = await generateKeyPair('ES256');

@@ -54,6 +54,7 @@ export async function createSesame(opts: CreateSesameOptions): Promise<Sesame> {
   let log: FastifyInstance['log'] | null = null;
   const store = await openStore({
     databaseUrl: config.databaseUrl,
+    poolSize: config.databasePoolSize,
     dataDir: dataDir ? path.join(dataDir, 'pglite') : null,
     onIdleError: (err) => log?.warn({ err: err.message }, 'an idle database connection was closed by the server; it will be replaced'),
   });

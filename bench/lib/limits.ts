@@ -52,7 +52,7 @@ async function updateLoop(
   return rate;
 }
 
-/** Through a pg.Pool of the server's size (src/store/db.ts: 16) against the same PostgreSQL. */
+/** Through a pg.Pool of the server's size (`defaultPoolSize()` in src/config.ts) against the same PostgreSQL. */
 export async function postgresCommitLimit(
   databaseUrl: string,
   opts: { concurrency: number; seconds: number; poolSize: number },

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { defaultPoolSize } from '../../src/config.js';
 import { Client } from './http.js';
 import { pgliteCommitLimit, postgresCommitLimit } from './limits.js';
 import { createApiKey, serverEnv, startPgCluster, startServer, tempDir, withCpu, type CpuUse, type ServerProcess } from './procs.js';
@@ -19,8 +20,11 @@ export function runStandalone(
   moduleUrl: string,
   s: {
     tag: string;
-    scenario: string;
+    scenario: string | ((flags: Record<string, boolean>) => string);
+    /** Boolean options of this scenario's own (`--name`), handed to `run` as `flags`. */
+    flags?: string[];
     run(ctx: {
+      flags: Record<string, boolean>;
       client: Client;
       srv: ServerProcess;
       concurrency: number;
@@ -42,9 +46,15 @@ export function runStandalone(
 
 async function main(s: Parameters<typeof runStandalone>[1]): Promise<void> {
   const { values } = parseArgs({
-    options: { seconds: { type: 'string', default: '3' }, postgres: { type: 'boolean' }, concurrency: { type: 'string', default: '16' } },
+    options: {
+      seconds: { type: 'string', default: '3' },
+      postgres: { type: 'boolean' },
+      concurrency: { type: 'string', default: '16' },
+      ...Object.fromEntries((s.flags ?? []).map((name) => [name, { type: 'boolean' as const }])),
+    },
     strict: true,
   });
+  const flags = Object.fromEntries((s.flags ?? []).map((name) => [name, (values as Record<string, unknown>)[name] === true]));
   const seconds = Number(values.seconds);
   if (!(seconds > 0 && seconds <= 60)) throw new Error('--seconds is from 1 to 60');
   const concurrency = Number(values.concurrency);
@@ -64,7 +74,7 @@ async function main(s: Parameters<typeof runStandalone>[1]): Promise<void> {
       }
     }
     const commits = databaseUrl
-      ? await postgresCommitLimit(databaseUrl, { concurrency, seconds: 2, poolSize: 16 })
+      ? await postgresCommitLimit(databaseUrl, { concurrency, seconds: 2, poolSize: defaultPoolSize() })
       : await pgliteCommitLimit(path.join(work, 'limit'), { concurrency, seconds: 2 });
     const env = serverEnv({ dataDir: path.join(work, 'data'), databaseUrl });
     const apiKey = await createApiKey(env);
@@ -79,7 +89,7 @@ async function main(s: Parameters<typeof runStandalone>[1]): Promise<void> {
       return measured.result;
     };
     try {
-      const { result: r, notes } = await s.run({ client, srv, concurrency, seconds, measure });
+      const { result: r, notes } = await s.run({ flags, client, srv, concurrency, seconds, measure });
       const perFlow = (cores: number | null | undefined) => (cores == null ? '?' : `${((cores / r.perSecond) * 1000).toFixed(2)} ms`);
       const used = cpu as CpuUse | null;
       if (used) {
@@ -91,7 +101,7 @@ async function main(s: Parameters<typeof runStandalone>[1]): Promise<void> {
         markdownTable([
           {
             database: databaseUrl ? 'PostgreSQL' : 'PGlite',
-            scenario: s.scenario,
+            scenario: typeof s.scenario === 'string' ? s.scenario : s.scenario(flags),
             flowsPerSecond: r.perSecond,
             p50: r.p50,
             p99: r.p99,

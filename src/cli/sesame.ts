@@ -171,7 +171,7 @@ async function serve(args: string[]): Promise<number> {
 const pgliteDir = (config: Config) => (config.databaseUrl ? null : path.join(config.dataDir, 'pglite'));
 
 async function withServices(config: Config, fn: (s: Services) => Promise<number>): Promise<number> {
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: pgliteDir(config) });
+  const store = await openStore({ databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize, dataDir: pgliteDir(config) });
   try {
     return await fn(await createServices(config, systemClock, store, config.dataDir));
   } finally {

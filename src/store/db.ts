@@ -45,7 +45,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<StoreHandle> {
     // int8 (counts, sequence numbers) as numbers rather than strings.
     pg.types.setTypeParser(20, (v) => Number(v));
     // `options` in the URL, if any, wins over ours (node-postgres lets the connection string override).
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 16, options: GENERIC_PLANS_OPTION });
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 4, options: GENERIC_PLANS_OPTION });
     // An idle connection closed by the server (restart, failover, admin termination) is dropped from the
     // pool and replaced on next use; without a listener, node-postgres would crash the whole process.
     pool.on('error', (err) => opts.onIdleError?.(err));

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/core/errors.js';
@@ -90,6 +91,14 @@ describe('configuration: production needs real keys and a real database', () => 
 
   it('needs the credentials of the provider it is told to use', () => {
     expect(refusal({ SESAME_SMS_PROVIDER: 'twilio' }).message).toMatch(/TWILIO_ACCOUNT_SID is required/);
+  });
+
+  it('sizes the PostgreSQL pool from the cores unless told, and refuses a pool of none', () => {
+    expect(loadConfig({}).databasePoolSize).toBe(Math.max(4, 2 * os.availableParallelism()));
+    expect(loadConfig({ SESAME_DATABASE_POOL_SIZE: '12' }).databasePoolSize).toBe(12);
+    expect(refusal({ SESAME_DATABASE_POOL_SIZE: '0' }).message).toMatch(
+      /SESAME_DATABASE_POOL_SIZE=0 is refused: expected a whole number from 1/,
+    );
   });
 
   it('refuses production without SESAME_KEKS', () => {
