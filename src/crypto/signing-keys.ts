@@ -1,4 +1,4 @@
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { createPrivateKey, randomUUID, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../store/db.js';
@@ -19,6 +19,7 @@ interface LoadedKey {
 export class SigningKeys {
   #active: LoadedKey | null = null;
   #jwks: { keys: JWK[] } = { keys: [] };
+  #keySet = createLocalJWKSet(this.#jwks);
   #loadedAt = 0;
   #refreshing: Promise<void> | null = null;
   #forcedAt = 0;
@@ -75,6 +76,8 @@ export class SigningKeys {
         .filter((r) => r.retired_at === null || now - new Date(r.retired_at).getTime() < 86_400_000)
         .map((r) => ({ ...(r.public_jwk as JWK), kid: r.kid, alg: ALG, use: 'sig' })),
     };
+    // Built once per load: the set keeps each public key imported, rather than importing it per code.
+    this.#keySet = createLocalJWKSet(this.#jwks);
     this.#loadedAt = Date.now();
   }
 
@@ -102,6 +105,11 @@ export class SigningKeys {
 
   jwks(): { keys: JWK[] } {
     return this.#jwks;
+  }
+
+  /** The published keys as jose's key set, to verify codes with. */
+  keySet(): ReturnType<typeof createLocalJWKSet> {
+    return this.#keySet;
   }
 
   async sign(

@@ -1,4 +1,4 @@
-import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { linkedSummary, linkHash, normaliseOperationData } from '../core/dynamic-linking.js';
 import { Conflict, InvalidRequest, NotFound, Unprocessable } from '../core/errors.js';
 import type { ElementCategory } from '../core/elements.js';
@@ -67,7 +67,7 @@ async function verifyCode(s: Services, rpId: string, code: string): Promise<Auth
   await s.signingKeys.ensureLoaded();
   const verify = async () =>
     (
-      await jwtVerify<AuthenticationCodeClaims>(code, createLocalJWKSet(s.signingKeys.jwks()), {
+      await jwtVerify<AuthenticationCodeClaims>(code, s.signingKeys.keySet(), {
         issuer: s.config.publicUrl,
         audience: rpId,
         algorithms: ['ES256'],
