@@ -1,20 +1,30 @@
 /**
- * (a) on its own: TOTP on an existing payment operation up to the authentication code, with (b) (create →
- * TOTP → consume) after it when `--full` is given. For working on the hot path:
+ * (a), (b) or (c) on their own, for working on the hot path:
  *
- *   npx tsx bench/totp.ts [--seconds=10] [--postgres] [--concurrency=32] [--full]
+ *   npx tsx bench/totp.ts [--seconds=10] [--postgres] [--concurrency=32]              # (a) TOTP on an existing payment op
+ *   npx tsx bench/totp.ts --full …                                                      # (b) create → TOTP → consume
+ *   npx tsx bench/totp.ts --password …                                                  # (c) password + TOTP, beside raw argon2id
  *
  * Fewer customers than `npm run bench` (64, each with TOTPs enough for the run), so the set-up takes
  * about a minute rather than two.
  */
 import { availableUses, setUpCustomers } from './lib/customers.js';
-import { createOperations, newQueues, queued, runFullFlow, runTotpClosed } from './lib/scenarios.js';
+import { argon2Limit } from './lib/limits.js';
+import { createOperations, newQueues, queued, runFullFlow, runPassword, runTotpClosed } from './lib/scenarios.js';
 import { runStandalone } from './lib/standalone.js';
+
+/** The server's argon2id parameters (src/config.ts defaults). */
+const ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
 runStandalone(import.meta.url, {
   tag: 'totp',
-  scenario: (flags) => (flags.full ? '(b) create → TOTP → consume' : '(a) TOTP on an existing payment op → auth code'),
-  flags: ['full'],
+  scenario: (flags) =>
+    flags.full
+      ? '(b) create → TOTP → consume'
+      : flags.password
+        ? '(c) password + TOTP on an existing login op'
+        : '(a) TOTP on an existing payment op → auth code',
+  flags: ['full', 'password'],
   async run({ flags, client, concurrency, seconds, measure }) {
     // About 1,500 flows a second: every flow takes one (TOTP, 30 s step) pair.
     const customers = 2 * concurrency;
@@ -36,6 +46,15 @@ runStandalone(import.meta.url, {
       return { result, notes: [] };
     }
     const queues = newQueues(setup.customers);
+    if (flags.password) {
+      const argon2 = await argon2Limit(ARGON2, { concurrency: 4, seconds: 5 });
+      await createOperations(client, queues, 'login', Math.ceil(argon2.perSecond * seconds * 1.5) + concurrency * 2, concurrency, 20_000);
+      const result = await measure(() => runPassword(client, queues, concurrency, seconds));
+      return {
+        result,
+        notes: [`Raw ${argon2.what}: ${argon2.perSecond.toFixed(1)}; ratio ${((100 * result.perSecond) / argon2.perSecond).toFixed(0)} %.`],
+      };
+    }
     const uses = setup.customers.reduce((n, c) => n + availableUses(c), 0);
     const prep = await createOperations(client, queues, 'payment', Math.min(uses, 1500 * seconds), concurrency, 60_000);
     process.stderr.write(`[totp] ${queued(queues)} payment operations ready in ${prep.seconds.toFixed(1)} s\n`);
