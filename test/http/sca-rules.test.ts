@@ -301,6 +301,21 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
         expect(other.headers['content-length']).toBe(wrongPassword.headers['content-length']);
       }
     });
+
+    it("another customer's authenticator, named with its valid code, is no element of this customer's: a counted failure", async () => {
+      const [victim, attacker] = [await t.newCustomerWithPasswordAndTotp(), await t.newCustomerWithPasswordAndTotp()];
+      const opId = await t.createOperation(victim.id, { type: 'login' });
+      const res = await authenticate(t, opId, [
+        { method: 'password', password: victim.password },
+        { method: 'totp', authenticatorId: attacker.totpId, code: attacker.nextCode() },
+      ]);
+      expect(res.status).toBe(401);
+      expect(res.body).toMatchObject({ code: 'ERR_AUTHENTICATION_FAILED', remainingAttempts: 4 });
+      expect((await security(t, victim)).failedCount).toBe(1);
+      // The operation is still pending: the victim's own elements authorise it.
+      const own = await authenticate(t, opId, both(victim));
+      expect(own.status, JSON.stringify(own.body)).toBe(200);
+    });
   });
 
   // ---------- at most 5 consecutive failures ----------
