@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { defaultPoolSize } from '../config.js';
 import { PGlitePool } from './pglite-pool.js';
 import { PreparedStatementPool } from './prepared-pool.js';
 import type { Database } from './schema.js';
@@ -19,6 +20,7 @@ export interface OpenStoreOptions {
   databaseUrl: string | null;
   /** PGlite data folder; `null` runs an in-memory database (tests). */
   dataDir: string | null;
+  /** PostgreSQL connections; by default the configuration's default (`defaultPoolSize()`). */
   poolSize?: number;
   migrate?: boolean;
   /** Told when an idle PostgreSQL connection fails (it is replaced; nothing else to do). */
@@ -45,7 +47,11 @@ export async function openStore(opts: OpenStoreOptions): Promise<StoreHandle> {
     // int8 (counts, sequence numbers) as numbers rather than strings.
     pg.types.setTypeParser(20, (v) => Number(v));
     // `options` in the URL, if any, wins over ours (node-postgres lets the connection string override).
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 4, options: GENERIC_PLANS_OPTION });
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolSize ?? defaultPoolSize(),
+      options: GENERIC_PLANS_OPTION,
+    });
     // An idle connection closed by the server (restart, failover, admin termination) is dropped from the
     // pool and replaced on next use; without a listener, node-postgres would crash the whole process.
     pool.on('error', (err) => opts.onIdleError?.(err));
