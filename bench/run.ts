@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { defaultPoolSize } from '../src/config.js';
 import { availableUses, setUpCustomers, type SetupReport } from './lib/customers.js';
 import { Client } from './lib/http.js';
-import { argon2Limit, pgliteCommitLimit, postgresCommitLimit, type Limit } from './lib/limits.js';
+import { argon2Limit, pgliteCommitLimit, postgresCommitLimit, SERVER_ARGON2, type Limit } from './lib/limits.js';
 import {
   createApiKey,
   ROOT,
@@ -83,8 +83,6 @@ if (!(DURATION > 0 && DURATION <= 120)) {
 const CONCURRENCY = 32;
 /** The server's pg.Pool (SESAME_DATABASE_POOL_SIZE is not set for it). */
 const SERVER_POOL_SIZE = defaultPoolSize();
-/** The server's argon2id parameters (src/config.ts defaults, the minimums it accepts). */
-const ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 const LIMIT_SECONDS = QUICK ? 2 : 5;
 const TARGETS = {
   totp: { postgres: 1500, pglite: 1000 } as Record<Db, number>,
@@ -272,7 +270,7 @@ async function benchDatabase(db: Db, argonSizing: Limit): Promise<DbReport> {
 
     // (c) Password verification, on login operations made beforehand, beside raw argon2id measured just before.
     log(`${label}: raw argon2id verifies/s (4 at a time, ${LIMIT_SECONDS} s)`);
-    const argon2 = await argon2Limit(ARGON2, { concurrency: 4, seconds: LIMIT_SECONDS });
+    const argon2 = await argon2Limit(SERVER_ARGON2, { concurrency: 4, seconds: LIMIT_SECONDS });
     report.argon2Limit = argon2;
     log(`${label}: ${fmt(argon2.perSecond, 1)} argon2id verifies/s`);
     const qc = newQueues([...forC, ...forB, ...forA]);
@@ -474,7 +472,7 @@ async function main(): Promise<number> {
     `${QUICK ? 'quick' : 'full'} run: ${DURATION} s per scenario, concurrency ${CONCURRENCY}, ${os.cpus().length} CPUs, Node ${process.version}`,
   );
   // To size the set-up (how many customers the argon2id budget allows); (c) measures its own limit later.
-  const argonSizing = await argon2Limit(ARGON2, { concurrency: 4, seconds: 2 });
+  const argonSizing = await argon2Limit(SERVER_ARGON2, { concurrency: 4, seconds: 2 });
   log(`argon2id: ${fmt(argonSizing.perSecond, 1)} verifies/s (for sizing)`);
 
   const reports: DbReport[] = [];
@@ -530,7 +528,7 @@ async function main(): Promise<number> {
     }
   }
   lines.push(
-    `Limits measured in the same run, ${LIMIT_SECONDS} s each: commits/s at concurrency ${CONCURRENCY} before the server starts; argon2id (m=${ARGON2.memoryCost}, t=${ARGON2.timeCost}, p=${ARGON2.parallelism}, 4 at a time) just before (c).`,
+    `Limits measured in the same run, ${LIMIT_SECONDS} s each: commits/s at concurrency ${CONCURRENCY} before the server starts; argon2id (m=${SERVER_ARGON2.memoryCost}, t=${SERVER_ARGON2.timeCost}, p=${SERVER_ARGON2.parallelism}, 4 at a time) just before (c).`,
   );
   const totalSeconds = (performance.now() - t0) / 1000;
   lines.push(

@@ -9,12 +9,9 @@
  * about a minute rather than two.
  */
 import { availableUses, setUpCustomers } from './lib/customers.js';
-import { argon2Limit } from './lib/limits.js';
+import { argon2Limit, SERVER_ARGON2 } from './lib/limits.js';
 import { createOperations, newQueues, queued, runFullFlow, runPassword, runTotpClosed } from './lib/scenarios.js';
 import { runStandalone } from './lib/standalone.js';
-
-/** The server's argon2id parameters (src/config.ts defaults). */
-const ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
 runStandalone(import.meta.url, {
   tag: 'totp',
@@ -47,7 +44,7 @@ runStandalone(import.meta.url, {
     }
     const queues = newQueues(setup.customers);
     if (flags.password) {
-      const argon2 = await argon2Limit(ARGON2, { concurrency: 4, seconds: 5 });
+      const argon2 = await argon2Limit(SERVER_ARGON2, { concurrency: 4, seconds: 5 });
       await createOperations(client, queues, 'login', Math.ceil(argon2.perSecond * seconds * 1.5) + concurrency * 2, concurrency, 20_000);
       const result = await measure(() => runPassword(client, queues, concurrency, seconds));
       return {

@@ -1,5 +1,6 @@
 import { hash, verify } from '@node-rs/argon2';
 import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
 import { PGlitePool } from '../../src/store/pglite-pool.js';
 import { Latencies } from './stats.js';
 
@@ -88,6 +89,9 @@ export async function pgliteCommitLimit(dataDir: string, opts: { concurrency: nu
     await pool.end();
   }
 }
+
+/** The argon2id parameters of the server under test: the configuration's defaults (the bench sets no SESAME_ARGON2_*). */
+export const SERVER_ARGON2 = loadConfig({}).argon2;
 
 /** Raw argon2id verifications/s at the server's parameters, `concurrency` at a time on libuv's threadpool. */
 export async function argon2Limit(
