@@ -65,23 +65,6 @@ export async function createOperation(
 ): Promise<OperationView & { availableMethods: AvailableMethod[] }> {
   const data = normaliseOperationData(input.data, 'data');
   const now = s.clock.now();
-  // One read: the customer, and the session named by the token if any (a digest never empty matches none).
-  const found = await s.db
-    .selectFrom('customers as c')
-    .leftJoin('sessions as se', (j) =>
-      j.on('se.token_digest', '=', input.sessionToken !== undefined ? tokenDigest(input.sessionToken) : ''),
-    )
-    .select([
-      'se.id as id',
-      'se.rp_id as rp_id',
-      'se.customer_id as customer_id',
-      'se.created_at as created_at',
-      'se.last_seen_at as last_seen_at',
-      'se.revoked_at as revoked_at',
-    ])
-    .where('c.id', '=', input.customerId)
-    .executeTakeFirst();
-  if (!found) throw new NotFound('Customer');
   let sessionId: string | null = null;
   if (input.sessionToken !== undefined) {
     if (!s.scaPolicy.sessionReuse.has(data.type)) {
@@ -91,13 +74,11 @@ export async function createOperation(
         { field: 'sessionToken' },
       );
     }
-    // The left join's columns are all null when no session has this token.
-    const session =
-      found.id === null ? null : (found as Pick<SessionRow, 'id' | 'rp_id' | 'customer_id' | 'created_at' | 'last_seen_at' | 'revoked_at'>);
-    sessionId = checkActiveSession(s, session, rpId, input.customerId).id;
+    sessionId = checkActiveSession(s, await sessionOf(s.db, input.customerId, input.sessionToken), rpId, input.customerId).id;
   }
-  // One write: the operation, returned with the customer's active authenticators.
-  const { available, ...row } = await s.db
+  // One write: the operation, returned with the customer's active authenticators. An unknown customer is
+  // the foreign key's refusal: no read before it, on the path every payment takes.
+  const created = await s.db
     .with('o', (db) =>
       db
         .insertInto('operations')
@@ -129,8 +110,33 @@ export async function createOperation(
           .orderBy('a.created_at'),
       ).as('available'),
     )
-    .executeTakeFirstOrThrow();
+    .executeTakeFirstOrThrow()
+    .catch((e: { code?: string; constraint?: string }) => {
+      if (e.code === FOREIGN_KEY_VIOLATION && e.constraint === 'operations_customer_id_fkey') throw new NotFound('Customer');
+      throw e;
+    });
+  const { available, ...row } = created;
   return { ...operationView(row as OperationRow), availableMethods: usableBy(s, available, data.type) };
+}
+
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/**
+ * One read: the customer (a 404 comes before anything about the session), and the session the token names,
+ * whoever's it is (`checkActiveSession` says whether it may be used).
+ */
+async function sessionOf(db: Db, customerId: string, token: string) {
+  const found = await db
+    .selectFrom('customers as c')
+    .leftJoin('sessions as se', (j) => j.on('se.token_digest', '=', tokenDigest(token)))
+    .select(['se.id', 'se.rp_id', 'se.customer_id', 'se.created_at', 'se.last_seen_at', 'se.revoked_at'])
+    .where('c.id', '=', customerId)
+    .executeTakeFirst();
+  if (!found) throw new NotFound('Customer');
+  // The left join's columns are all null when no session has this token.
+  return found.id === null
+    ? null
+    : (found as Pick<SessionRow, 'id' | 'rp_id' | 'customer_id' | 'created_at' | 'last_seen_at' | 'revoked_at'>);
 }
 
 /** The customer's active authenticators that the policy lets this operation type use. */

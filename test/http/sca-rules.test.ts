@@ -708,6 +708,36 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
     });
   });
 
+  describe('creating an operation', () => {
+    it('an operation for a customer who does not exist is a 404 problem, with or without a session token, and writes nothing', async () => {
+      const c = await t.newCustomerWithPasswordAndTotp();
+      const { session } = await loginOk(t, c);
+      const operations = async () =>
+        Number((await sql<{ n: string }>`SELECT count(*) AS n FROM operations`.execute(t.sesame.services.db)).rows[0]!.n);
+      const before = await operations();
+      for (const extra of [{}, { sessionToken: session.token }]) {
+        const res = await t.api('POST', '/v1/operations', {
+          customerId: 'cus_does_not_exist',
+          data: PAYMENT,
+          ...extra,
+        });
+        expect(res.status, JSON.stringify(res.body)).toBe(404);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.body).toMatchObject({ status: 404, code: 'ERR_NOT_FOUND', detail: 'Customer not found.' });
+      }
+      expect(await operations()).toBe(before);
+      // The customer who does exist still gets operations, in and out of the session.
+      expect((await t.api('POST', '/v1/operations', { customerId: c.id, data: PAYMENT })).status).toBe(201);
+      const inSession = await t.api('POST', '/v1/operations', {
+        customerId: c.id,
+        data: PAYMENT,
+        sessionToken: session.token,
+      });
+      expect(inSession.status, JSON.stringify(inSession.body)).toBe(201);
+      expect(inSession.body.sessionId).toBe(session.id);
+    });
+  });
+
   // ---------- operations expire ----------
 
   describe('operation lifetime', () => {
