@@ -66,6 +66,12 @@ async function main(s: Parameters<typeof runStandalone>[1]): Promise<void> {
     let postmasterPid: number | null = null;
     if (values.postgres) {
       databaseUrl = process.env.BENCH_DATABASE_URL || null;
+      // A cluster given by URL is not this process's child: its postmaster's CPU counts only when named.
+      const pid = process.env.BENCH_POSTMASTER_PID;
+      if (databaseUrl && pid) {
+        if (!/^[1-9]\d*$/.test(pid)) throw new Error('BENCH_POSTMASTER_PID is the process id of the cluster’s postmaster');
+        postmasterPid = Number(pid);
+      }
       if (!databaseUrl) {
         const cluster = await startPgCluster();
         if ('skipped' in cluster) throw new Error(cluster.skipped);
