@@ -3,13 +3,13 @@
  *
  *   npx tsx bench/totp.ts [--seconds=10] [--postgres] [--concurrency=32]              # (a) TOTP on an existing payment op
  *   npx tsx bench/totp.ts --full …                                                      # (b) create → TOTP → consume
- *   npx tsx bench/totp.ts --password …                                                  # (c) password + TOTP, beside raw argon2id
+ *   npx tsx bench/totp.ts --password …                                                  # (c) password + TOTP, between two raw argon2id runs
  *
  * Fewer customers than `npm run bench` (64, each with TOTPs enough for the run), so the set-up takes
  * about a minute rather than two.
  */
 import { availableUses, setUpCustomers } from './lib/customers.js';
-import { argon2Limit, SERVER_ARGON2 } from './lib/limits.js';
+import { argon2Limit, bracketed, SERVER_ARGON2 } from './lib/limits.js';
 import { createOperations, newQueues, queued, runFullFlow, runPassword, runTotpClosed } from './lib/scenarios.js';
 import { runStandalone } from './lib/standalone.js';
 
@@ -44,12 +44,16 @@ runStandalone(import.meta.url, {
     }
     const queues = newQueues(setup.customers);
     if (flags.password) {
-      const argon2 = await argon2Limit(SERVER_ARGON2, { concurrency: 4, seconds: 5 });
-      await createOperations(client, queues, 'login', Math.ceil(argon2.perSecond * seconds * 1.5) + concurrency * 2, concurrency, 20_000);
-      const result = await measure(() => runPassword(client, queues, concurrency, seconds));
+      const raw = () => argon2Limit(SERVER_ARGON2, { concurrency: 4, seconds: 5 });
+      const { result, before, after, limit } = await bracketed(raw, async (before) => {
+        await createOperations(client, queues, 'login', Math.ceil(before.perSecond * seconds * 1.5) + concurrency * 2, concurrency, 20_000);
+        return measure(() => runPassword(client, queues, concurrency, seconds));
+      });
       return {
         result,
-        notes: [`Raw ${argon2.what}: ${argon2.perSecond.toFixed(1)}; ratio ${((100 * result.perSecond) / argon2.perSecond).toFixed(0)} %.`],
+        notes: [
+          `Raw ${limit.what}: ${before.perSecond.toFixed(1)} before, ${after.perSecond.toFixed(1)} after, mean ${limit.perSecond.toFixed(1)}; ratio ${((100 * result.perSecond) / limit.perSecond).toFixed(0)} %.`,
+        ],
       };
     }
     const uses = setup.customers.reduce((n, c) => n + availableUses(c), 0);

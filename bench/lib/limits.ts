@@ -109,3 +109,17 @@ export async function argon2Limit(
     perSecond,
   };
 }
+
+/**
+ * A limit measured just before and just after a scenario, and their mean: this machine's speed drifts
+ * by a third within minutes, and a limit taken on one side only moves the ratio with that drift.
+ */
+export async function bracketed<T>(
+  measureLimit: () => Promise<Limit>,
+  scenario: (before: Limit) => Promise<T>,
+): Promise<{ result: T; before: Limit; after: Limit; limit: Limit }> {
+  const before = await measureLimit();
+  const result = await scenario(before);
+  const after = await measureLimit();
+  return { result, before, after, limit: { what: before.what, perSecond: (before.perSecond + after.perSecond) / 2 } };
+}
