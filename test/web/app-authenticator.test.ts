@@ -55,6 +55,11 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the app authenticator (PWA) with the 
   }
 
   /** The newest SMS to alice's mobile matching `re`, once it arrived. */
+  /**
+   * The code of the newest SMS matching `re` that no earlier call returned: SMS leave through the
+   * outbox after the page moves on, and an older one (a previous activation's) must not be taken for it.
+   */
+  const smsRead = new Set<string>();
   async function smsCode(re: RegExp): Promise<string> {
     const outbox = sesame.services.channels.devOutbox!;
     let code: string | null = null;
@@ -62,8 +67,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the app authenticator (PWA) with the 
       .poll(
         async () => {
           const entries = await outbox.list({ to: MOBILE, kind: 'sms' });
-          const hit = entries.find((e) => 'text' in e.message && re.test(e.message.text));
+          const hit = entries.find((e) => !smsRead.has(e.id) && 'text' in e.message && re.test(e.message.text));
           code = hit && 'text' in hit.message ? (/code (\d{6,8})/.exec(hit.message.text)?.[1] ?? null) : null;
+          if (hit && code) smsRead.add(hit.id);
           return code;
         },
         { timeout: 10_000 },
