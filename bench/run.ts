@@ -30,6 +30,7 @@ import { Client } from './lib/http.js';
 import { argon2Limit, bracketed, pgliteCommitLimit, postgresCommitLimit, SERVER_ARGON2, type Limit } from './lib/limits.js';
 import {
   createApiKey,
+  givenCluster,
   ROOT,
   serverEnv,
   startPgCluster,
@@ -150,8 +151,9 @@ async function benchDatabase(db: Db, argonSizing: Limit): Promise<DbReport> {
   let databaseUrl: string | null = null;
   let postmasterPid: number | null = null;
   if (db === 'postgres') {
-    databaseUrl = process.env.BENCH_DATABASE_URL || null;
-    if (!databaseUrl) {
+    const given = givenCluster();
+    if (given) ({ url: databaseUrl, postmasterPid } = given);
+    else {
       log('PostgreSQL: starting a throwaway cluster (scripts/pg-cluster.sh)');
       const cluster = await startPgCluster();
       if ('skipped' in cluster) {

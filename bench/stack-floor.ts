@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { defaultPoolSize } from '../src/config.js';
 import { Client } from './lib/http.js';
 import { closedLoop } from './lib/load.js';
-import { startPgCluster, withCpu } from './lib/procs.js';
+import { givenCluster, startPgCluster, withCpu } from './lib/procs.js';
 
 const CONCURRENCY = 32;
 const ROWS = 1000;
@@ -56,8 +56,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' } }, strict: true });
   const seconds = Number(values.seconds);
   if (!(seconds >= 1 && seconds <= 120)) throw new Error('--seconds is from 1 to 120');
-  let url = process.env.BENCH_DATABASE_URL || null;
-  let postmasterPid: number | null = null;
+  const given = givenCluster();
+  let url = given?.url ?? null;
+  let postmasterPid = given?.postmasterPid ?? null;
   let stopCluster = async () => {};
   if (!url) {
     const cluster = await startPgCluster();

@@ -135,6 +135,18 @@ export function tail(file: string, lines = 30): string {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * The PostgreSQL cluster given by `BENCH_DATABASE_URL`, if any. It is not the bench's child, so its CPU
+ * counts only when `BENCH_POSTMASTER_PID` names its postmaster (a value that is no process id is refused).
+ */
+export function givenCluster(): { url: string; postmasterPid: number | null } | null {
+  const url = process.env.BENCH_DATABASE_URL || null;
+  if (!url) return null;
+  const pid = process.env.BENCH_POSTMASTER_PID;
+  if (pid && !/^[1-9]\d*$/.test(pid)) throw new Error('BENCH_POSTMASTER_PID is the process id of the cluster’s postmaster');
+  return { url, postmasterPid: pid ? Number(pid) : null };
+}
+
 /** A throwaway PostgreSQL cluster through scripts/pg-cluster.sh; null (with the reason) when PostgreSQL is not installed. */
 export async function startPgCluster(): Promise<
   { url: string; postmasterPid: number | null; stop(): Promise<void> } | { skipped: string }

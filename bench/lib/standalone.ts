@@ -5,7 +5,17 @@ import { parseArgs } from 'node:util';
 import { defaultPoolSize } from '../../src/config.js';
 import { Client } from './http.js';
 import { pgliteCommitLimit, postgresCommitLimit } from './limits.js';
-import { createApiKey, serverEnv, startPgCluster, startServer, tempDir, withCpu, type CpuUse, type ServerProcess } from './procs.js';
+import {
+  createApiKey,
+  givenCluster,
+  serverEnv,
+  startPgCluster,
+  startServer,
+  tempDir,
+  withCpu,
+  type CpuUse,
+  type ServerProcess,
+} from './procs.js';
 import type { RunResult } from './stats.js';
 import { markdownTable } from './table.js';
 
@@ -65,14 +75,9 @@ async function main(s: Parameters<typeof runStandalone>[1]): Promise<void> {
     let databaseUrl: string | null = null;
     let postmasterPid: number | null = null;
     if (values.postgres) {
-      databaseUrl = process.env.BENCH_DATABASE_URL || null;
-      // A cluster given by URL is not this process's child: its postmaster's CPU counts only when named.
-      const pid = process.env.BENCH_POSTMASTER_PID;
-      if (databaseUrl && pid) {
-        if (!/^[1-9]\d*$/.test(pid)) throw new Error('BENCH_POSTMASTER_PID is the process id of the cluster’s postmaster');
-        postmasterPid = Number(pid);
-      }
-      if (!databaseUrl) {
+      const given = givenCluster();
+      if (given) ({ url: databaseUrl, postmasterPid } = given);
+      else {
         const cluster = await startPgCluster();
         if ('skipped' in cluster) throw new Error(cluster.skipped);
         stops.push(() => cluster.stop());

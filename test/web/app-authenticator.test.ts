@@ -54,12 +54,13 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the app authenticator (PWA) with the 
     }
   }
 
-  /** The newest SMS to alice's mobile matching `re`, once it arrived. */
-  /**
-   * The code of the newest SMS matching `re` that no earlier call returned: SMS leave through the
-   * outbox after the page moves on, and an older one (a previous activation's) must not be taken for it.
-   */
+  /** SMS whose code `smsCode` already returned. */
   const smsRead = new Set<string>();
+  /**
+   * The code of the newest SMS to alice's mobile matching `re` that no earlier call returned, once it
+   * arrived: SMS leave through the outbox after the page moves on, and an older one (a previous
+   * activation's) must not be taken for it.
+   */
   async function smsCode(re: RegExp): Promise<string> {
     const outbox = sesame.services.channels.devOutbox!;
     let code: string | null = null;
