@@ -183,8 +183,7 @@ export async function prepareSms(
       );
       ops.push({ c, tag: t, op: op.id });
     });
-    // The codes are asked for a few at a time: the dispatcher sends while new messages keep coming, and
-    // only 20 a second once they stop, so it must not fall behind.
+    // The codes are asked for a few at a time, as customers would: the dispatcher sends each batch it claims together.
     const pending = new Map<SmsCustomer, Map<string, string>>(); // customer → payee name → operation
     await parallel(ops, SEND_CONCURRENCY, async ({ c, tag: t, op }) => {
       c.sent++;

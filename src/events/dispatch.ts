@@ -13,7 +13,8 @@ interface Claimable {
 }
 
 const LEASE_MS = 60_000;
-const BATCH = 20;
+/** Rows one pass claims; a pass that claimed this many is followed at once by another (a backlog drains). */
+export const DISPATCH_BATCH = 20;
 
 /**
  * Claims up to a batch of due rows with `FOR UPDATE SKIP LOCKED` and a lease: several processes share
@@ -30,7 +31,7 @@ export async function claimDue<T extends 'outbox_events' | 'messages'>(db: Db, t
       .where('status', '=', 'pending')
       .where('next_attempt_at', '<=', now)
       .orderBy('next_attempt_at')
-      .limit(BATCH)
+      .limit(DISPATCH_BATCH)
       .forUpdate()
       .skipLocked()
       .execute();
@@ -49,8 +50,12 @@ export async function claimDue<T extends 'outbox_events' | 'messages'>(db: Db, t
   });
 }
 
-/** Runs `pass` every `intervalMs`, and at once on `kick()` (a kick during a pass runs one more after it). */
-export function startDispatchLoop(pass: () => Promise<unknown>, intervalMs = 1000): { stop(): Promise<void>; kick(): void } {
+/**
+ * Runs `pass` every `intervalMs`, and at once on `kick()` (a kick during a pass runs one more after it).
+ * `pass` returns how many rows it claimed: after a full batch the next pass starts at once, so a backlog
+ * (a burst of enrolments, a provider back from an outage) drains as fast as it can be sent, not 20 a second.
+ */
+export function startDispatchLoop(pass: () => Promise<number>, intervalMs = 1000): { stop(): Promise<void>; kick(): void } {
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
@@ -63,7 +68,9 @@ export function startDispatchLoop(pass: () => Promise<unknown>, intervalMs = 100
     }
     if (timer) clearTimeout(timer);
     running = pass()
-      .then(() => undefined)
+      .then((claimed) => {
+        if (claimed >= DISPATCH_BATCH) again = true;
+      })
       .catch(() => undefined)
       .finally(() => {
         running = null;

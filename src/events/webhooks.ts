@@ -37,43 +37,46 @@ export async function dispatchDueEvents(s: Services, fetchImpl: typeof fetch = f
     .where('webhook_url', 'is not', null)
     .execute();
   const result = { delivered: 0, failed: 0 };
-  for (const ev of claimed) {
-    // Each bank gets the event once it acknowledged it; a failing one does not hold the others back.
-    const targets = rps.filter((rp) => (ev.rp_id === null || rp.id === ev.rp_id) && !ev.delivered_to.includes(rp.id));
-    const body = JSON.stringify(ev.payload);
-    const errors: string[] = [];
-    const deliveredTo = [...ev.delivered_to];
-    for (const rp of targets) {
-      const secret = s.sealer.open(rp.webhook_secret_sealed!, `webhook:${rp.id}`).toString('utf8');
-      const t = Math.floor(s.clock.now().getTime() / 1000);
-      const error = await post(fetchImpl, rp.webhook_url!, body, secret, ev.id, ev.type, s.config.webhooks.timeoutMs, t);
-      if (error === null) deliveredTo.push(rp.id);
-      else errors.push(`${rp.id}: ${error}`);
-    }
-    const attempts = ev.attempts + 1;
-    if (errors.length === 0) {
-      await s.db
-        .updateTable('outbox_events')
-        .set({ status: 'delivered', attempts, delivered_at: s.clock.now(), last_error: null, delivered_to: deliveredTo })
-        .where('id', '=', ev.id)
-        .execute();
-      result.delivered++;
-    } else {
-      const giveUp = attempts >= s.config.webhooks.maxAttempts;
-      await s.db
-        .updateTable('outbox_events')
-        .set({
-          status: giveUp ? 'failed' : 'pending',
-          attempts,
-          last_error: errors.join('; ').slice(0, 500),
-          next_attempt_at: new Date(s.clock.now().getTime() + backoffMs(attempts)),
-          delivered_to: deliveredTo,
-        })
-        .where('id', '=', ev.id)
-        .execute();
-      result.failed++;
-    }
-  }
+  // The batch's events go out together: a slow or dead receiver costs one timeout per pass, not one per event.
+  await Promise.all(
+    claimed.map(async (ev) => {
+      // Each bank gets the event once it acknowledged it; a failing one does not hold the others back.
+      const targets = rps.filter((rp) => (ev.rp_id === null || rp.id === ev.rp_id) && !ev.delivered_to.includes(rp.id));
+      const body = JSON.stringify(ev.payload);
+      const errors: string[] = [];
+      const deliveredTo = [...ev.delivered_to];
+      for (const rp of targets) {
+        const secret = s.sealer.open(rp.webhook_secret_sealed!, `webhook:${rp.id}`).toString('utf8');
+        const t = Math.floor(s.clock.now().getTime() / 1000);
+        const error = await post(fetchImpl, rp.webhook_url!, body, secret, ev.id, ev.type, s.config.webhooks.timeoutMs, t);
+        if (error === null) deliveredTo.push(rp.id);
+        else errors.push(`${rp.id}: ${error}`);
+      }
+      const attempts = ev.attempts + 1;
+      if (errors.length === 0) {
+        await s.db
+          .updateTable('outbox_events')
+          .set({ status: 'delivered', attempts, delivered_at: s.clock.now(), last_error: null, delivered_to: deliveredTo })
+          .where('id', '=', ev.id)
+          .execute();
+        result.delivered++;
+      } else {
+        const giveUp = attempts >= s.config.webhooks.maxAttempts;
+        await s.db
+          .updateTable('outbox_events')
+          .set({
+            status: giveUp ? 'failed' : 'pending',
+            attempts,
+            last_error: errors.join('; ').slice(0, 500),
+            next_attempt_at: new Date(s.clock.now().getTime() + backoffMs(attempts)),
+            delivered_to: deliveredTo,
+          })
+          .where('id', '=', ev.id)
+          .execute();
+        result.failed++;
+      }
+    }),
+  );
   return result;
 }
 
@@ -106,4 +109,8 @@ async function post(
 }
 
 /** Runs dispatch passes until stopped. */
-export const startWebhookLoop = (s: Services, intervalMs = 1000) => startDispatchLoop(() => dispatchDueEvents(s), intervalMs);
+export const startWebhookLoop = (s: Services, intervalMs = 1000) =>
+  startDispatchLoop(async () => {
+    const r = await dispatchDueEvents(s);
+    return r.delivered + r.failed;
+  }, intervalMs);

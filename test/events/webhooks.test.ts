@@ -2,8 +2,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backoffMs, dispatchDueEvents } from '../../src/events/webhooks.js';
+import { DISPATCH_BATCH } from '../../src/events/dispatch.js';
+import { backoffMs, dispatchDueEvents, startWebhookLoop } from '../../src/events/webhooks.js';
 import { createRelyingParty } from '../../src/journeys/principals.js';
+import { enqueueEvent } from '../../src/store/outbox.js';
 import { startSesame, type TestCustomer, type TestSesame } from '../support/sesame.js';
 
 /**
@@ -19,17 +21,28 @@ interface Delivery {
   json: { id: string; type: string; createdAt: string; data: Record<string, unknown> };
 }
 
-/** A webhook receiver on 127.0.0.1 that records every delivery and answers `status`. */
+/**
+ * A webhook receiver on 127.0.0.1 that records every delivery and answers `status`. With `holdUntil` = n,
+ * it answers nobody until n deliveries wait for an answer (a receiver slow to acknowledge).
+ */
 class Receiver {
   deliveries: Delivery[] = [];
   status = 200;
+  holdUntil = 0;
+  #held: (() => void)[] = [];
   #server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       this.deliveries.push({ headers: req.headers, body, json: JSON.parse(body) });
-      res.writeHead(this.status, { 'content-type': 'text/plain' }).end(this.status < 300 ? 'ok' : 'down');
+      const answer = () => res.writeHead(this.status, { 'content-type': 'text/plain' }).end(this.status < 300 ? 'ok' : 'down');
+      if (this.holdUntil === 0) {
+        answer();
+        return;
+      }
+      this.#held.push(answer);
+      if (this.#held.length >= this.holdUntil) this.#held.splice(0).forEach((a) => a());
     });
   });
   url = '';
@@ -120,7 +133,11 @@ describe('webhook delivery of customer.blocked (PGlite)', () => {
     expect(again.body.secret).toMatch(/^whsec_/);
     expect(again.body.secret).not.toBe(secret);
     secret = again.body.secret;
-    const audit = await t.sesame.services.db.selectFrom('audit_events').select('data').where('type', '=', 'relying_party.webhook_set').execute();
+    const audit = await t.sesame.services.db
+      .selectFrom('audit_events')
+      .select('data')
+      .where('type', '=', 'relying_party.webhook_set')
+      .execute();
     expect(JSON.stringify(audit)).not.toContain('whsec_');
   });
 
@@ -226,6 +243,44 @@ describe('webhook delivery of customer.blocked (PGlite)', () => {
     await dispatchDueEvents(t.sesame.services);
     expect(receiver.of('customer.blocked', c.id)).toHaveLength(1);
     expect((await outboxRow(event.id)).status).toBe('delivered');
+  });
+
+  /** `n` events for every bank, straight into the outbox as a journey writes them. */
+  async function enqueueBacklog(type: string, n: number): Promise<void> {
+    const now = t.clock.now();
+    await t.sesame.services.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < n; i++) await enqueueEvent(tx, now, { type, rpId: null, data: { customerId: `backlog-${i}` } });
+    });
+  }
+  const deliveriesOf = (type: string) => receiver.deliveries.filter((d) => d.json.type === type);
+
+  it('a backlog of several batches is delivered pass after pass, without waiting the interval between batches', async () => {
+    const total = 2 * DISPATCH_BATCH + 5;
+    await enqueueBacklog('test.backlog', total);
+    // An interval of an hour: only passes started at once (one kick, then one per full batch) can deliver.
+    const loop = startWebhookLoop(t.sesame.services, 3_600_000);
+    try {
+      loop.kick();
+      for (let i = 0; i < 400 && deliveriesOf('test.backlog').length < total; i++) await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      await loop.stop();
+    }
+    expect(new Set(deliveriesOf('test.backlog').map((d) => d.json.id)).size).toBe(total);
+    const pending = await t.sesame.services.db.selectFrom('outbox_events').select('id').where('status', '=', 'pending').execute();
+    expect(pending).toEqual([]);
+  });
+
+  it('a receiver slow to acknowledge costs a pass one wait, not one per event: the batch is sent together', async () => {
+    // The receiver answers only once five deliveries wait; one at a time, each would wait for the timeout and fail.
+    receiver.holdUntil = 5;
+    try {
+      await enqueueBacklog('test.slow', 5);
+      const pass = await dispatchDueEvents(t.sesame.services);
+      expect(pass).toEqual({ delivered: 5, failed: 0 });
+    } finally {
+      receiver.holdUntil = 0;
+    }
+    expect(deliveriesOf('test.slow')).toHaveLength(5);
   });
 
   it('one bank’s failing webhook does not keep a broadcast event from another bank', async () => {

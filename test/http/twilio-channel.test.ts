@@ -21,6 +21,9 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
   const refuseSmsTo = new Set<string>();
   /** Numbers for which the fake provider fails once with a 503 before accepting. */
   const failOnceTo = new Set<string>();
+  /** SMS to these numbers are answered only once all of them wait for an answer (a provider slow to answer). */
+  const holdTogether = new Set<string>();
+  let held: (() => void)[] = [];
 
   beforeAll(async () => {
     fake = http.createServer((req, res) => {
@@ -39,9 +42,17 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
             res.end(JSON.stringify({ code: 21614, message: "'To' number is not a valid mobile number", status: 400 }));
             return;
           }
-          sms.push(form);
-          res.writeHead(201, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ sid: `SM${sms.length.toString().padStart(32, '0')}`, status: 'queued' }));
+          const accept = () => {
+            sms.push(form);
+            res.writeHead(201, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ sid: `SM${sms.length.toString().padStart(32, '0')}`, status: 'queued' }));
+          };
+          if (!holdTogether.has(form.To!)) {
+            accept();
+            return;
+          }
+          held.push(accept);
+          if (held.length >= holdTogether.size) held.splice(0).forEach((a) => a());
           return;
         }
         calls.push({ path: req.url ?? '', ...form });
@@ -176,6 +187,29 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
     for (let i = 0; i < 200 && (await row()).status === 'pending'; i++) await new Promise((r) => setTimeout(r, 25));
     expect(await row()).toMatchObject({ status: 'queued', attempts: 2, last_error: null });
     expect(sms.filter((m) => m.To === '+33622334455')).toHaveLength(1);
+  });
+
+  it('SMS due together after an outage go to the provider together, not one slow request after the other', async () => {
+    const phones = ['06 22 33 44 61', '06 22 33 44 62', '06 22 33 44 63'];
+    const e164 = phones.map((p) => `+33${p.replace(/\s/g, '').slice(1)}`);
+    e164.forEach((n) => failOnceTo.add(n));
+    for (const [i, phone] of phones.entries()) {
+      const c = await t.api('POST', '/v1/customers', { ref: `tw5-${i}-${Date.now()}`, displayName: 'Backlog' });
+      const enrol = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'sms', phone });
+      expect(enrol.status).toBe(201);
+    }
+    const rows = () =>
+      t.sesame.services.db.selectFrom('messages').select(['status', 'attempts']).where('destination', 'in', e164).execute();
+    for (let i = 0; i < 200 && (await rows()).some((r) => r.attempts === 0); i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await rows()).map((r) => r.status)).toEqual(['pending', 'pending', 'pending']);
+    // The provider is back, and answers only once all three wait: sent one after the other, each would time out.
+    holdTogether.clear();
+    e164.forEach((n) => holdTogether.add(n));
+    held = [];
+    t.clock.advance(6_000);
+    for (let i = 0; i < 400 && (await rows()).some((r) => r.status === 'pending'); i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await rows()).map((r) => ({ ...r }))).toEqual(Array(3).fill({ status: 'queued', attempts: 2 }));
+    expect(sms.filter((m) => e164.includes(m.To!))).toHaveLength(3);
   });
 
   it('refuses numbers of countries outside the allow-list, and more codes per customer than the hourly limit', async () => {
