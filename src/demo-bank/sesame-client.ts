@@ -479,6 +479,22 @@ export class SesameClient {
     return this.#call('POST', `/v1/operations/${enc(operationId)}/webauthn/options`);
   }
 
+  /** Options for a passkey login without a username: the browser offers the customer's passkeys for this site. */
+  passkeyLoginOptions(): Promise<{ options: Record<string, unknown>; expiresAt: string }> {
+    return this.#call('POST', '/v1/passkey-logins/options');
+  }
+
+  /**
+   * Logs in whoever the passkey belongs to. Throws `SesameApiError` with `ERR_PASSKEY_NOT_RECOGNISED` (401),
+   * `ERR_WEBAUTHN_CHALLENGE` (422), or as `authenticate` does.
+   */
+  passkeyLogin(
+    credential: Record<string, unknown>,
+    extra: { userAgent?: string } = {},
+  ): Promise<AuthenticateResult & { customerId: string; operationId: string }> {
+    return this.#call('POST', '/v1/passkey-logins', { credential, ...extra });
+  }
+
   // Transport
 
   async #call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {

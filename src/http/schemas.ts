@@ -109,4 +109,16 @@ export const SessionSchema = Type.Object(
   { $id: 'Session' },
 );
 
+/** What a successful SCA attempt answers (its fields; a login adds the session). */
+export const authorisedFields = {
+  status: Type.Literal('authorised'),
+  authenticationCode: Type.String({ description: 'ES256 JWS, single use; verify with /.well-known/jwks.json' }),
+  expiresAt: Type.String(),
+  methods: Type.Array(Type.String()),
+  categories: Type.Array(Type.String()),
+  session: Type.Optional(
+    Type.Object({ id: Type.String(), token: Type.String(), expiresAt: Type.String(), idleTimeoutSeconds: Type.Integer() }),
+  ),
+};
+
 export const SHARED_SCHEMAS = [ProblemSchema, CustomerSchema, AuthenticatorSchema, OperationSchema, SecuritySchema, SessionSchema];

@@ -93,7 +93,6 @@ export function checkActiveSession<R extends Pick<SessionRow, 'rp_id' | 'custome
   return row;
 }
 
-
 /** Checks a token and refreshes its idle timer. Any ended session answers the same. */
 export async function introspectSession(s: Services, rpId: string, token: string): Promise<SessionView> {
   const now = s.clock.now();

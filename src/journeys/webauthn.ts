@@ -1,15 +1,20 @@
 import {
-  generateAuthenticationOptions,
   generateRegistrationOptions,
   type AuthenticatorTransport,
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
 import { sql } from 'kysely';
-import { Conflict, InvalidRequest, TooManyRequests, Unprocessable } from '../core/errors.js';
+import { Conflict, TooManyRequests, Unprocessable } from '../core/errors.js';
 import type { OperationData } from '../core/operations.js';
-import { challengeOf, verifyWebAuthnRegistration } from '../methods/webauthn/assertion.js';
-import { consumeChallenge, issueChallenge, WEBAUTHN_CHALLENGE_TTL_MS, webauthnRelyingParty } from '../methods/webauthn/challenges.js';
+import { requireChallengeOf, verifyWebAuthnRegistration } from '../methods/webauthn/assertion.js';
+import {
+  assertionOptions,
+  consumeChallenge,
+  issueChallenge,
+  WEBAUTHN_CHALLENGE_TTL_MS,
+  webauthnRelyingParty,
+} from '../methods/webauthn/challenges.js';
 import type { StoredWebAuthnParams } from '../methods/webauthn/index.js';
 import type { Services } from '../context.js';
 import type { Db } from '../store/db.js';
@@ -102,12 +107,7 @@ export async function registerWebAuthn(
   c: { rpId: string; customerId: string; response: Record<string, unknown>; label?: string | undefined },
 ): Promise<AuthenticatorView> {
   await findCustomer(s.db, c.customerId);
-  const challenge = challengeOf(c.response);
-  if (!challenge) {
-    throw new InvalidRequest('ERR_WEBAUTHN_RESPONSE', 'response/clientDataJSON is not a WebAuthn client data object.', {
-      field: 'response/clientDataJSON',
-    });
-  }
+  const challenge = requireChallengeOf(c.response, 'response/clientDataJSON');
   const now = s.clock.now();
   const pending = await s.db
     .selectFrom('webauthn_challenges')
@@ -236,14 +236,7 @@ export async function webauthnAssertionOptions(
     now,
     operation: { id: op.id, linkHash: op.link_hash },
   });
-  const rp = webauthnRelyingParty(s.config);
-  const options = await generateAuthenticationOptions({
-    rpID: rp.rpId,
-    challenge: Buffer.from(challenge, 'base64url'),
-    timeout: WEBAUTHN_CHALLENGE_TTL_MS,
-    userVerification: 'required',
-    allowCredentials: credentials.map((p) => ({ id: p.credentialId, transports: p.transports as AuthenticatorTransport[] | undefined })),
-  });
+  const options = await assertionOptions(s.config, challenge, credentials);
   return { options, operation: display(op.id, op.type, new Date(op.expires_at), op.data as unknown as OperationData) };
 }
 

@@ -8,6 +8,7 @@ import * as m006 from './migrations/006-hardware-tokens.js';
 import * as m007 from './migrations/007-app.js';
 import * as m008 from './migrations/008-webauthn.js';
 import * as m009 from './migrations/009-codes-on-operations.js';
+import * as m010 from './migrations/010-passkey-login.js';
 
 /** Migrations are listed here, in order, so that a bundled server needs no folder scan at run time. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007-app': m007,
   '008-webauthn': m008,
   '009-codes-on-operations': m009,
+  '010-passkey-login': m010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -297,9 +297,12 @@ export interface HardwareTokensTable {
 /** A single-use WebAuthn challenge (migration 008): registration, or an assertion for one operation. */
 export interface WebauthnChallengesTable {
   id: string;
-  customer_id: string;
+  /** None for a discoverable login's challenge until a passkey names its customer. */
+  customer_id: string | null;
+  /** The relying party a discoverable login's challenge was issued to. */
+  rp_id: string | null;
   operation_id: string | null;
-  purpose: 'register' | 'authenticate';
+  purpose: 'register' | 'authenticate' | 'discover';
   /** base64url, as the browser echoes it in clientDataJSON. */
   challenge: string;
   /** base64url random bytes mixed with the operation's link hash. */

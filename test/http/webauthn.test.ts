@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config.js';
 import { webauthnRelyingParty } from '../../src/methods/webauthn/challenges.js';
 import { databaseKinds } from '../support/databases.js';
 import { startSesame, type ApiResponse, type TestCustomer, type TestSesame } from '../support/sesame.js';
+import { createRelyingParty } from '../../src/journeys/principals.js';
 import { SoftAuthenticator } from '../support/soft-webauthn.js';
 
 /**
@@ -304,6 +305,113 @@ describe.each(databaseKinds)('passkeys and security keys on %s', (kind) => {
     const none = await t.api('POST', `/v1/operations/${await t.createOperation(c.id, PAYMENT)}/webauthn/options`);
     expect(none.status).toBe(422);
     expect(none.body.code).toBe('ERR_NO_WEBAUTHN_CREDENTIAL');
+  });
+
+  describe('passkey login without a username', () => {
+    const loginOptions = async (auth?: string) => {
+      const res = await t.api('POST', '/v1/passkey-logins/options', undefined, auth ? { auth } : {});
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body.options as { challenge: string; rpId: string; allowCredentials?: { id: string }[]; userVerification: string };
+    };
+    const passkeyLogin = (credential: unknown) => t.api('POST', '/v1/passkey-logins', { credential, userAgent: 'Firefox on Linux' });
+    const b64u = (s: string) => Buffer.from(s).toString('base64url');
+
+    it('the passkey the customer picks says who they are: a login, a session and an authentication code for that customer', async () => {
+      const { id, key } = await passkeyCustomer();
+      const opts = await loginOptions();
+      // No allow list: the browser offers every passkey it keeps for this site.
+      expect(opts.allowCredentials ?? []).toEqual([]);
+      expect(opts).toMatchObject({ rpId: RP_ID, userVerification: 'required' });
+
+      const res = await passkeyLogin(key.get(opts));
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body).toMatchObject({ customerId: id, status: 'authorised', methods: ['webauthn'] });
+      expect(res.body.categories.sort()).toEqual(['inherence', 'possession']);
+      expect(res.body.session.token).toBeTruthy();
+      const op = await t.api('GET', `/v1/operations/${res.body.operationId}`);
+      expect(op.body).toMatchObject({ customerId: id, type: 'login', status: 'authorised' });
+      const consumed = await t.api('POST', '/v1/authentication-codes/consume', { code: res.body.authenticationCode });
+      expect(consumed.status).toBe(200);
+      expect(consumed.body).toMatchObject({ customerId: id, type: 'login', methods: ['webauthn'] });
+      const sessions = await t.api('GET', `/v1/customers/${id}/sessions`);
+      expect(sessions.body.items).toEqual([expect.objectContaining({ id: res.body.session.id, userAgent: 'Firefox on Linux' })]);
+      // Its next login works too: the key's signature counter moved forward with the first.
+      expect((await passkeyLogin(key.get(await loginOptions()))).status).toBe(200);
+    });
+
+    it('a challenge answers once, for the bank that asked for it, within 5 minutes', async () => {
+      const { key } = await passkeyCustomer();
+      const assertion = key.get(await loginOptions());
+      expect((await passkeyLogin(assertion)).status).toBe(200);
+      const replay = await passkeyLogin(assertion);
+      expect(replay.status).toBe(422);
+      expect(replay.body.code).toBe('ERR_WEBAUTHN_CHALLENGE');
+
+      const otherBank = await createRelyingParty(t.sesame.services, unique('Other bank'));
+      const theirs = await passkeyLogin(key.get(await loginOptions(otherBank.apiKey)));
+      expect(theirs.status).toBe(422);
+      expect(theirs.body.code).toBe('ERR_WEBAUTHN_CHALLENGE');
+
+      const opts = await loginOptions();
+      t.clock.advance(5 * 60 * 1000 + 1000);
+      const late = await passkeyLogin(key.get(opts));
+      expect(late.status).toBe(422);
+      expect(late.body.code).toBe('ERR_WEBAUTHN_CHALLENGE');
+    });
+
+    it('a passkey the bank does not know, or whose user handle is another customer’s, logs nobody in and counts nothing', async () => {
+      const alice = await passkeyCustomer();
+      const bob = await passkeyCustomer();
+      const stranger = new SoftAuthenticator({ rpId: RP_ID, origin: ORIGIN });
+      stranger.create({ challenge: b64u('not from this bank'), rp: { id: RP_ID }, user: { id: b64u(alice.id) } });
+      const unknown = await passkeyLogin(stranger.get(await loginOptions()));
+      expect(unknown.status).toBe(401);
+      expect(unknown.body.code).toBe('ERR_PASSKEY_NOT_RECOGNISED');
+
+      const mismatched = await passkeyLogin(alice.key.get(await loginOptions(), { userHandle: b64u(bob.id) }));
+      expect(mismatched.status).toBe(401);
+      expect(mismatched.body.code).toBe('ERR_PASSKEY_NOT_RECOGNISED');
+      expect((await security(alice.id)).failedCount).toBe(0);
+      expect((await security(bob.id)).failedCount).toBe(0);
+      // The challenge of a refused ceremony is spent.
+      const opts = await loginOptions();
+      expect((await passkeyLogin(stranger.get(opts))).status).toBe(401);
+      expect((await passkeyLogin(alice.key.get(opts))).body.code).toBe('ERR_WEBAUTHN_CHALLENGE');
+    });
+
+    it('a wrong assertion from a known passkey is a failed login of its customer, counted; blocked, the customer is refused with 423', async () => {
+      const { id, key } = await passkeyCustomer();
+      const noUv = await passkeyLogin(key.get(await loginOptions(), { userVerified: false }));
+      expect(noUv.status).toBe(401);
+      expect(noUv.body).toMatchObject({ code: 'ERR_AUTHENTICATION_FAILED', remainingAttempts: 4 });
+      expect((await security(id)).failedCount).toBe(1);
+      for (let i = 0; i < 4; i++) {
+        expect((await passkeyLogin(key.get(await loginOptions(), { origin: 'https://evil.test' }))).status).toBe(401);
+      }
+      const blocked = await passkeyLogin(key.get(await loginOptions()));
+      expect(blocked.status).toBe(423);
+      expect(blocked.body.code).toBe('ERR_CUSTOMER_BLOCKED');
+    });
+
+    it('malformed answers get a 400 naming the field, and nothing is written', async () => {
+      const before = await t.sesame.services.db
+        .selectFrom('operations')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow();
+      const noCredential = await t.api('POST', '/v1/passkey-logins', {});
+      expect(noCredential.status).toBe(400);
+      expect(JSON.stringify(noCredential.body)).toContain('credential');
+      const { key } = await passkeyCustomer();
+      const assertion = key.get(await loginOptions()) as { response: Record<string, string> };
+      const garbled = await passkeyLogin({ ...assertion, response: { ...assertion.response, clientDataJSON: b64u('{not json') } });
+      expect(garbled.status).toBe(400);
+      expect(garbled.body.code).toBe('ERR_WEBAUTHN_RESPONSE');
+      const after = await t.sesame.services.db
+        .selectFrom('operations')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow();
+      expect(Number(after.n)).toBe(Number(before.n));
+    });
   });
 });
 

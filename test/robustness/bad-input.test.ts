@@ -57,6 +57,14 @@ function validBodies(f: Fixture): Record<string, Record<string, unknown>> {
       type: 'public-key',
       response: { clientDataJSON: 'e30', attestationObject: 'oA' },
     },
+    'POST /v1/passkey-logins': {
+      credential: {
+        id: 'AAAA',
+        rawId: 'AAAA',
+        type: 'public-key',
+        response: { clientDataJSON: 'e30', authenticatorData: 'AAAA', signature: 'AAAA', userHandle: 'dXNlcg' },
+      },
+    },
     'POST /v1/customers/{id}/secure-phone/change': { phone: '06 12 34 56 78', authenticationCode: 'not-a-real-authentication-code' },
     'POST /v1/customers/{id}/secure-phone/reconfirm': { locale: 'fr' },
     'POST /v1/customers/{id}/secure-phone/confirm': { id: 'unknown', code: '123456' },

@@ -16,6 +16,8 @@ export interface SoftCredential {
   id: string;
   privateKey: KeyObject;
   counter: number;
+  /** The user id of the registration options (base64url): a discoverable credential returns it. */
+  userHandle: string;
 }
 
 const b64u = (b: Uint8Array | Buffer) => Buffer.from(b).toString('base64url');
@@ -41,7 +43,7 @@ export class SoftAuthenticator {
 
   /** navigator.credentials.create(): a new credential, 'none' attestation. */
   create(
-    options: { challenge: string; rp: { id?: string } },
+    options: { challenge: string; rp: { id?: string }; user?: { id: string } },
     o: { userVerified?: boolean; origin?: string } = {},
   ): Record<string, unknown> {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -78,6 +80,7 @@ export class SoftAuthenticator {
       id: b64u(id),
       privateKey: createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' })),
       counter: 0,
+      userHandle: options.user?.id ?? b64u(Buffer.from('user')),
     };
     this.credentials.push(credential);
     return {
@@ -100,7 +103,15 @@ export class SoftAuthenticator {
    */
   get(
     options: { challenge: string; rpId?: string; allowCredentials?: { id: string }[] },
-    o: { userVerified?: boolean; origin?: string; counter?: number; challenge?: string; credential?: SoftCredential } = {},
+    o: {
+      userVerified?: boolean;
+      origin?: string;
+      counter?: number;
+      challenge?: string;
+      credential?: SoftCredential;
+      /** base64url; by default the credential's own. */
+      userHandle?: string;
+    } = {},
   ): Record<string, unknown> {
     const allowed = new Set((options.allowCredentials ?? []).map((c) => c.id));
     const credential = o.credential ?? this.credentials.find((c) => !allowed.size || allowed.has(c.id));
@@ -122,7 +133,7 @@ export class SoftAuthenticator {
         clientDataJSON: b64u(clientDataJSON),
         authenticatorData: b64u(authData),
         signature: b64u(signature),
-        userHandle: b64u(Buffer.from('user')),
+        userHandle: o.userHandle ?? credential.userHandle,
       },
       clientExtensionResults: {},
       authenticatorAttachment: 'platform',

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,9 +41,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('passkeys and security keys in the web
     return totp.generate({ timestamp: clock.now().getTime() });
   };
   const shot = (name: string) => page.screenshot({ path: `/tmp/passkeys-${name}.png`, fullPage: true });
-  const addAuthenticator = async (transport: 'internal' | 'usb') =>
+  const addAuthenticator = async (transport: 'internal' | 'usb', session = cdp) =>
     (
-      await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      await session.send('WebAuthn.addVirtualAuthenticator', {
         options: {
           protocol: 'ctap2',
           transport,
@@ -53,6 +54,15 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('passkeys and security keys in the web
         },
       })
     ).authenticatorId;
+  /** Someone else's browser, on a device with a passkey-capable authenticator of its own. */
+  async function anotherDevice() {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const session = await context.newCDPSession(page);
+    await session.send('WebAuthn.enable', { enableUI: false });
+    return { context, page, cdp: session, authenticatorId: await addAuthenticator('internal', session) };
+  }
   const credentialsOf = async (authenticatorId: string) => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
   const webauthnRows = () =>
     sesame.services.db
@@ -170,6 +180,50 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('passkeys and security keys in the web
     expect(row!.last_used_at).not.toBeNull();
   });
 
+  it('logs in with the passkey alone, no customer ID typed: the passkey the browser offers says who logs in', async () => {
+    await page.getByTestId('logout').click();
+    await page.waitForURL('**/login');
+    // The passkey was registered as discoverable: the authenticator keeps it with the customer's id.
+    const [cred] = await credentialsOf(platformKey);
+    expect(cred!.isResidentCredential).toBe(true);
+    await page.getByTestId('login-passkey').click();
+    await page.getByTestId('accounts-page').waitFor();
+    await shot('login-passkey-only');
+    expect(await page.getByTestId('accounts-page').innerText()).toContain('Alice');
+
+    const success = await lastSuccess();
+    expect(success.operationType).toBe('login');
+    expect(success.methods).toEqual(['webauthn']);
+    expect([...success.categories].sort()).toEqual(['inherence', 'possession']);
+  });
+
+  it('a passkey the bank does not know logs nobody in, and says so', async () => {
+    const { context, page: stranger, cdp: strangerCdp, authenticatorId } = await anotherDevice();
+    // A passkey for this site that was never registered with the bank.
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await strangerCdp.send('WebAuthn.addCredential', {
+      authenticatorId,
+      credential: {
+        credentialId: randomBytes(32).toString('base64'),
+        isResidentCredential: true,
+        rpId: 'localhost',
+        privateKey: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+        userHandle: Buffer.from('someone-else').toString('base64'),
+        signCount: 0,
+      },
+    });
+    try {
+      await stranger.goto(origin + '/login');
+      await stranger.getByTestId('login-passkey').click();
+      await stranger.getByTestId('login-error').waitFor();
+      expect(await stranger.getByTestId('login-error').getAttribute('data-code')).toBe('ERR_PASSKEY_NOT_RECOGNISED');
+      expect(await stranger.getByTestId('login-error').innerText()).toContain('n’est pas enregistrée');
+      await stranger.screenshot({ path: '/tmp/passkeys-unknown.png', fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+
   it('registers a USB security key, then pays a transfer with it; a wrong password is refused and the key asked again', async () => {
     // Only the USB key is plugged in from now on.
     await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: platformKey });
@@ -212,21 +266,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('passkeys and security keys in the web
   });
   it('emma, who has codes by SMS only, registers a passkey confirmed with her password and an SMS code', async () => {
     // Her own browser, with a passkey-capable device.
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-    const emma = await context.newPage();
-    emma.setDefaultTimeout(15_000);
-    const emmaCdp = await context.newCDPSession(emma);
-    await emmaCdp.send('WebAuthn.enable', { enableUI: false });
-    await emmaCdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    const { context, page: emma } = await anotherDevice();
     const seen = new Set<string>();
     const smsCode = async () => /\b(\d{6})\b/.exec(await lastSmsTo(sesame.app, '+33698765432', seen))![1]!;
     try {

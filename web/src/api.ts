@@ -268,6 +268,9 @@ export const api = {
   reconfirmPhone: (locale: string) => call<PhoneProof>('POST', '/security/secure-phone/reconfirm', { locale }),
   confirmPhone: (id: string, code: string) => call<{ number: string | null }>('POST', '/security/secure-phone/confirm', { id, code }),
   lostPhone: () => call<{ nextStep: string }>('POST', '/security/secure-phone/lost', {}),
+  /** Passkey login without an identifier: options with no allow list, then the assertion that says who logs in. */
+  passkeyLoginOptions: () => call<Record<string, unknown>>('POST', '/login/passkey/options', {}, { session: false }),
+  passkeyLogin: (credential: Record<string, unknown>) => call<Me>('POST', '/login/passkey', { credential }, { session: false }),
   loginPasskeyOptions: () => call<Record<string, unknown>>('POST', '/login/passkey-options', {}, { session: false }),
   transferPasskeyOptions: (operationId: string) =>
     call<Record<string, unknown>>('POST', `/transfers/${encodeURIComponent(operationId)}/passkey-options`, {}),

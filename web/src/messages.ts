@@ -29,6 +29,9 @@ const fr = {
     expired: 'Votre session a expiré après 5 minutes d’inactivité. Reconnectez-vous pour continuer.',
     loggedOut: 'Vous êtes déconnecté.',
     noPhone: 'Pas de smartphone ? Un générateur de codes TOTP sur ordinateur (oathtool, KeePassXC…) fonctionne aussi.',
+    or: 'ou',
+    passkey: 'Se connecter avec une clé d’accès',
+    passkeyHint: 'Sans identifiant ni mot de passe : votre empreinte, votre visage ou le code de votre appareil suffit.',
   },
 
   accounts: {
@@ -230,6 +233,8 @@ const fr = {
     tooManyCodes: 'Trop de codes ont été envoyés : réessayez plus tard ou utilisez un autre moyen.',
     coolingOff: 'Votre numéro vient de changer : utilisez un autre moyen qu’un SMS pour cette opération.',
     noSuchMethod: 'Ce moyen n’est pas disponible.',
+    passkeyUnknown: 'Cette clé d’accès n’est pas enregistrée auprès de la banque. Connectez-vous avec votre identifiant.',
+    passkeyCancelled: 'La connexion avec la clé d’accès a été annulée.',
   },
 };
 
@@ -259,6 +264,9 @@ const en: Messages = {
     expired: 'Your session expired after 5 minutes of inactivity. Log in again to continue.',
     loggedOut: 'You are logged out.',
     noPhone: 'No smartphone? A TOTP code generator on a computer (oathtool, KeePassXC…) works too.',
+    or: 'or',
+    passkey: 'Log in with a passkey',
+    passkeyHint: 'No customer ID or password: your fingerprint, face or device PIN is enough.',
   },
 
   accounts: {
@@ -455,6 +463,8 @@ const en: Messages = {
     tooManyCodes: 'Too many codes were sent: try again later or use another method.',
     coolingOff: 'Your number just changed: use another method than a text message for this operation.',
     noSuchMethod: 'This method is not available.',
+    passkeyUnknown: 'This passkey is not registered with the bank. Log in with your customer ID.',
+    passkeyCancelled: 'The passkey login was cancelled.',
   },
 };
 

@@ -2,12 +2,13 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireCustomer, type BankContext } from '../context.js';
 import { BankError } from '../errors.js';
-import { SesameApiError } from '../sesame-client.js';
+import { SesameApiError, type AuthenticateResult } from '../sesame-client.js';
 import { ChallengeBody, choicesFor, ocraChallenge, OcraQuery, possessionFactor, sendCode, type ScaChoice, ScaProofBody } from '../sca.js';
 import type { BankSession, LoggedInCustomer, PendingLogin } from '../sessions.js';
 
 const StartBody = Type.Object({ ref: Type.String({ minLength: 1, maxLength: 64 }) });
 const FinishBody = ScaProofBody;
+const PasskeyBody = Type.Object({ credential: Type.Record(Type.String(), Type.Unknown()) });
 
 /**
  * For an identifier that matches no customer: what a customer with only an authenticator app would see,
@@ -53,17 +54,25 @@ export function loginRoutes(app: FastifyInstance, ctx: BankContext): void {
       }
       throw e;
     }
-    if (!result.session) throw new BankError(502, 'ERR_UPSTREAM', 'The login did not open a session.');
-    // Burn the login's authentication code: the bank checks the proof rather than trusting the status.
-    await ctx.sesame.consumeCode(result.authenticationCode, { type: 'login' });
+    return finishLogin(ctx, session, result, reply, request, pending.customer);
+  });
 
-    const fresh = ctx.sessions.rotate(session, reply, request, {
-      pendingLogin: null,
-      customer: pending.customer,
-      sesameToken: result.session.token,
-      idleTimeoutSeconds: result.session.idleTimeoutSeconds,
-    });
-    return me(fresh.customer!, result.session.expiresAt, result.session.idleTimeoutSeconds);
+  /**
+   * Passkey login without an identifier, step 1: options with no allow list, so the browser offers the
+   * passkeys it keeps for this bank. Any half-done login in this browser is dropped.
+   */
+  app.post('/bank/api/login/passkey/options', async (request, reply) => {
+    await endSession(ctx, ctx.sessions.get(request), reply, request);
+    ctx.sessions.create(reply, request);
+    return (await ctx.sesame.passkeyLoginOptions()).options;
+  });
+
+  /** Step 2: the passkey chosen says who logs in; one gesture is the whole SCA (possession + inherence). */
+  app.post<{ Body: Static<typeof PasskeyBody> }>('/bank/api/login/passkey', { schema: { body: PasskeyBody } }, async (request, reply) => {
+    const session = ctx.sessions.get(request);
+    if (!session) throw new BankError(409, 'ERR_LOGIN_NOT_STARTED', 'Please start again.');
+    const result = await ctx.sesame.passkeyLogin(request.body.credential, { userAgent: request.headers['user-agent'] ?? '' });
+    return finishLogin(ctx, session, result, reply, request);
   });
 
   /**
@@ -120,6 +129,31 @@ export function loginRoutes(app: FastifyInstance, ctx: BankContext): void {
     await endSession(ctx, ctx.sessions.get(request), reply, request);
     return reply.status(204).send();
   });
+}
+
+/**
+ * A successful login: the bank burns its authentication code (it checks the proof rather than trusting the
+ * status), then the bank session gets a new id and holds the Sésame session token.
+ */
+async function finishLogin(
+  ctx: BankContext,
+  session: BankSession,
+  result: AuthenticateResult & { customerId?: string },
+  reply: FastifyReply,
+  request: FastifyRequest,
+  known?: LoggedInCustomer,
+) {
+  if (!result.session) throw new BankError(502, 'ERR_UPSTREAM', 'The login did not open a session.');
+  const consumed = await ctx.sesame.consumeCode(result.authenticationCode, { type: 'login' });
+  if (known && consumed.customerId !== known.id) throw new BankError(502, 'ERR_UPSTREAM', 'The login was for someone else.');
+  const customer = known ?? (await ctx.sesame.customer(consumed.customerId));
+  const fresh = ctx.sessions.rotate(session, reply, request, {
+    pendingLogin: null,
+    customer: { id: customer.id, ref: customer.ref, displayName: customer.displayName },
+    sesameToken: result.session.token,
+    idleTimeoutSeconds: result.session.idleTimeoutSeconds,
+  });
+  return me(fresh.customer!, result.session.expiresAt, result.session.idleTimeoutSeconds);
 }
 
 async function startLogin(ctx: BankContext, ref: string): Promise<PendingLogin> {

@@ -6,7 +6,7 @@ import { authenticateOperation } from '../../journeys/authenticate.js';
 import { consumeAuthenticationCode } from '../../journeys/authentication-codes.js';
 import { cancelOperation, createOperation, findOperation, operationView } from '../../journeys/operations.js';
 import { bodyWithOperationData, parseOperationData } from '../operation-data.js';
-import { IdParam, OperationSchema, problems } from '../schemas.js';
+import { authorisedFields, IdParam, OperationSchema, problems } from '../schemas.js';
 import { WebAuthnAssertionSchema } from './webauthn.js';
 
 const Factor = Type.Object(
@@ -88,16 +88,7 @@ export async function operationRoutes(app: FastifyInstance, s: Services): Promis
         { additionalProperties: false },
       ),
       response: {
-        200: Type.Object({
-          status: Type.Literal('authorised'),
-          authenticationCode: Type.String({ description: 'ES256 JWS, single use; verify with /.well-known/jwks.json' }),
-          expiresAt: Type.String(),
-          methods: Type.Array(Type.String()),
-          categories: Type.Array(Type.String()),
-          session: Type.Optional(
-            Type.Object({ id: Type.String(), token: Type.String(), expiresAt: Type.String(), idleTimeoutSeconds: Type.Integer() }),
-          ),
-        }),
+        200: Type.Object(authorisedFields),
         ...problems(400, 401, 404, 409, 422, 423),
       },
     },

@@ -7,7 +7,8 @@ import {
   webauthnRegistrationOptions,
   type RegistrationOptionsInput,
 } from '../../journeys/webauthn.js';
-import { AuthenticatorSchema, IdParam, problems } from '../schemas.js';
+import { passkeyLogin, passkeyLoginOptions } from '../../journeys/passkey-login.js';
+import { authorisedFields, AuthenticatorSchema, IdParam, problems } from '../schemas.js';
 
 const B64url = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '^[A-Za-z0-9_-]+$' });
 const Extensions = Type.Object({}, { additionalProperties: true, description: 'clientExtensionResults, as the browser gave them' });
@@ -148,5 +149,37 @@ export async function webauthnRoutes(app: FastifyInstance, s: Services): Promise
       },
     },
     handler: async (req) => webauthnAssertionOptions(s, req.rp!.id, (req.params as { id: string }).id),
+  });
+
+  app.post('/v1/passkey-logins/options', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Passkey login without a username: options for startAuthentication() that let the browser offer its passkeys',
+      description:
+        'No allow list: the customer picks one of the passkeys they keep for this site, and the one chosen says who they are. The challenge is single-use, valid 5 minutes and for this relying party only. Submit the assertion to /v1/passkey-logins.',
+      response: { 200: Type.Object({ options: RequestOptions, expiresAt: Type.String() }), ...problems(401) },
+    },
+    handler: async (req) => passkeyLoginOptions(s, req.rp!.id),
+  });
+
+  app.post('/v1/passkey-logins', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Log in whoever the passkey belongs to: a login operation is created for them and authorised by the assertion',
+      description:
+        'The assertion is counted like any login attempt (401 ERR_AUTHENTICATION_FAILED, 423 when blocked) and a success answers as a login does (authentication code and session), with the customer and the operation. 401 ERR_PASSKEY_NOT_RECOGNISED when no active passkey has this id (nothing is counted: nobody is known); 422 ERR_WEBAUTHN_CHALLENGE for an unknown, used or expired challenge.',
+      body: Type.Object(
+        { credential: WebAuthnAssertionSchema, userAgent: Type.Optional(Type.String({ maxLength: 512 })) },
+        { additionalProperties: false },
+      ),
+      response: {
+        200: Type.Object({ customerId: Type.String(), operationId: Type.String(), ...authorisedFields }),
+        ...problems(400, 401, 409, 422, 423),
+      },
+    },
+    handler: async (req) => {
+      const body = req.body as { credential: Record<string, unknown>; userAgent?: string };
+      return passkeyLogin(s, req.rp!.id, body);
+    },
   });
 }

@@ -6,6 +6,7 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { isoBase64URL } from '@simplewebauthn/server/helpers';
+import { InvalidRequest } from '../../core/errors.js';
 
 /**
  * WebAuthn ceremonies checked with @simplewebauthn/server, wrapped so that callers get a verdict, never an
@@ -149,6 +150,13 @@ export function challengeOf(response: unknown): string | null {
   } catch {
     return null;
   }
+}
+
+/** The challenge a client's answer echoes; a 400 naming `field` (where the answer sits in the request) when it has none. */
+export function requireChallengeOf(response: unknown, field: string): string {
+  const challenge = challengeOf(response);
+  if (!challenge) throw new InvalidRequest('ERR_WEBAUTHN_RESPONSE', `${field} is not a WebAuthn client data object.`, { field });
+  return challenge;
 }
 
 const TRANSPORTS = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);

@@ -1,4 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
+import {
+  generateAuthenticationOptions,
+  type AuthenticatorTransport,
+  type PublicKeyCredentialRequestOptionsJSON,
+} from '@simplewebauthn/server';
 import type { Config } from '../../config.js';
 import { newId } from '../../crypto/tokens.js';
 import type { Db } from '../../store/db.js';
@@ -24,15 +29,19 @@ export function operationChallenge(linkHash: string, nonce: string): string {
   return createHash('sha256').update(linkHash, 'utf8').update(':').update(Buffer.from(nonce, 'base64url')).digest('base64url');
 }
 
-/** Stores a fresh single-use challenge and returns it (base64url). */
+/**
+ * Stores a fresh single-use challenge and returns it (base64url). A passkey login's (`discover`) is issued
+ * to a relying party before anyone is known, for a login operation yet to be created.
+ */
 export async function issueChallenge(
   db: Db,
   c: {
-    customerId: string;
-    purpose: 'register' | 'authenticate';
+    customerId: string | null;
+    rpId?: string;
+    purpose: 'register' | 'authenticate' | 'discover';
     now: Date;
-    /** An assertion's operation and its link hash; none for a registration. */
-    operation?: { id: string; linkHash: string };
+    /** An assertion's operation (none yet for a passkey login) and its link hash; none for a registration. */
+    operation?: { id: string | null; linkHash: string };
     params?: Record<string, unknown>;
   },
 ): Promise<string> {
@@ -43,6 +52,7 @@ export async function issueChallenge(
     .values({
       id: newId(),
       customer_id: c.customerId,
+      rp_id: c.rpId ?? null,
       operation_id: c.operation?.id ?? null,
       purpose: c.purpose,
       challenge,
@@ -54,6 +64,21 @@ export async function issueChallenge(
     })
     .execute();
   return challenge;
+}
+
+/** Options for `startAuthentication()` over a challenge: user verification required; no allow list lets the browser offer its passkeys. */
+export function assertionOptions(
+  config: Config,
+  challenge: string,
+  allow: { credentialId: string; transports?: string[] | undefined }[],
+): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  return generateAuthenticationOptions({
+    rpID: webauthnRelyingParty(config).rpId,
+    challenge: Buffer.from(challenge, 'base64url'),
+    timeout: WEBAUTHN_CHALLENGE_TTL_MS,
+    userVerification: 'required',
+    allowCredentials: allow.map((p) => ({ id: p.credentialId, transports: p.transports as AuthenticatorTransport[] | undefined })),
+  });
 }
 
 /**

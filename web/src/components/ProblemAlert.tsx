@@ -75,6 +75,10 @@ function messageFor(code: string, m: ReturnType<typeof useI18n>['m']['errors']):
       return m.coolingOff;
     case 'ERR_NO_SUCH_METHOD':
       return m.noSuchMethod;
+    case 'ERR_PASSKEY_NOT_RECOGNISED':
+      return m.passkeyUnknown;
+    case 'ERR_PASSKEY_CANCELLED':
+      return m.passkeyCancelled;
     case 'ERR_LOGIN_NOT_STARTED':
     case 'ERR_TRANSFER_NOT_FOUND':
     case 'ERR_ENROLMENT_NOT_FOUND':

@@ -1,5 +1,6 @@
+import { startAuthentication } from '@simplewebauthn/browser';
 import { useState, type FormEvent } from 'react';
-import { api, type Me, type ScaChoice } from '../api.js';
+import { api, ApiError, type Me, type ScaChoice } from '../api.js';
 import { AppLoginOption } from '../components/AppApproval.js';
 import { Field } from '../components/Field.js';
 import { ProblemAlert } from '../components/ProblemAlert.js';
@@ -10,7 +11,8 @@ import { useI18n } from '../i18n.js';
  * Two screens, one authentication: the password stays in the page until the code is typed, then both
  * are sent together, so a failure cannot tell which one was wrong (and an unknown identifier looks the
  * same as a wrong password). The second screen offers the customer's own possession methods, from
- * Sésame's ways-in: the app, a code by SMS, a call (a landline too), a token.
+ * Sésame's ways-in: the app, a code by SMS, a call (a landline too), a token. A customer with a passkey
+ * can skip both screens: the passkey they pick says who they are, and one gesture is the whole SCA.
  */
 export function LoginPage({ notice, onLoggedIn }: { notice: 'expired' | 'logged-out' | null; onLoggedIn(me: Me): void }) {
   const { m, lang } = useI18n();
@@ -34,6 +36,25 @@ export function LoginPage({ notice, onLoggedIn }: { notice: 'expired' | 'logged-
       setMethods(methods);
       setSca(initialSca(methods));
       setStep('code');
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const passkey = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const optionsJSON = (await api.passkeyLoginOptions()) as unknown as Parameters<typeof startAuthentication>[0]['optionsJSON'];
+      const credential = await startAuthentication({ optionsJSON }).catch(() => {
+        // Closed, timed out, or no passkey for this bank on this device: the browser does not say which.
+        throw new ApiError(0, { code: 'ERR_PASSKEY_CANCELLED' });
+      });
+      const me = await api.passkeyLogin(credential as unknown as Record<string, unknown>);
+      setPassword('');
+      onLoggedIn(me);
     } catch (err) {
       setError(err);
     } finally {
@@ -104,6 +125,21 @@ export function LoginPage({ notice, onLoggedIn }: { notice: 'expired' | 'logged-
           <button type="submit" className="btn btn-primary btn-block" disabled={busy} data-testid="login-continue">
             {m.login.continue}
           </button>
+          {typeof window.PublicKeyCredential === 'function' && (
+            <>
+              <p className="hint or">{m.login.or}</p>
+              <button
+                type="button"
+                className="btn btn-secondary btn-block"
+                disabled={busy}
+                onClick={() => void passkey()}
+                data-testid="login-passkey"
+              >
+                {m.login.passkey}
+              </button>
+              <p className="hint">{m.login.passkeyHint}</p>
+            </>
+          )}
         </form>
       ) : (
         <form onSubmit={finish} data-testid="login-code-step">
