@@ -21,6 +21,8 @@ export interface Config {
   databasePoolSize: number;
   /** Key-encryption keys for secrets at rest; the first one encrypts, all decrypt (rotation). */
   keks: { id: string; key: Buffer }[] | null;
+  /** Bearer token of `GET /metrics`; null = open in development, not served in production. */
+  metricsToken: string | null;
   logLevel: string;
   lockout: { maxAttempts: number; blockLadderSeconds: number[] };
   session: { inactivitySeconds: number; absoluteSeconds: number };
@@ -115,6 +117,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     databaseUrl: env.DATABASE_URL || null,
     databasePoolSize: int(env, 'SESAME_DATABASE_POOL_SIZE', defaultPoolSize(), 1, 1000),
     keks: parseKeks(env.SESAME_KEKS),
+    metricsToken: metricsToken(env.SESAME_METRICS_TOKEN),
     logLevel: env.LOG_LEVEL ?? (mode === 'production' ? 'info' : 'info'),
     lockout: {
       maxAttempts: int(env, 'SESAME_MAX_ATTEMPTS', 5, 1, Number.MAX_SAFE_INTEGER),
@@ -216,6 +219,16 @@ export function validateConfig(cfg: Config): void {
  */
 export function defaultPoolSize(): number {
   return Math.max(4, 2 * os.availableParallelism());
+}
+
+function metricsToken(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null;
+  if (raw.length < 32 || !/^[\x21-\x7e]+$/.test(raw)) {
+    throw new ConfigError(
+      'SESAME_METRICS_TOKEN is refused: use at least 32 printable characters without spaces (e.g. openssl rand -hex 24).',
+    );
+  }
+  return raw;
 }
 
 function int(env: Env, name: string, dflt: number, min: number, max: number): number {

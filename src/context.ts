@@ -13,6 +13,7 @@ import { createDeliveryProvider, DevOutbox, type Channels, type VoiceSegment } f
 import { confirmKeypad } from './journeys/otp.js';
 import { vapidKeys, webPushSender, type PushSender } from './channels/web-push.js';
 import { DeviceWakeups } from './events/device-wakeups.js';
+import { Metrics } from './metrics.js';
 
 /**
  * Everything a journey needs, built once at start: configuration, clock, store, key material and
@@ -32,6 +33,8 @@ export interface Services extends MethodDeps {
   push: PushSender | null;
   /** Wakes app installations long-polling this process. */
   deviceWakeups: DeviceWakeups;
+  /** Counters and timings for `GET /metrics`. */
+  metrics: Metrics;
 }
 
 export async function createServices(config: Config, clock: Clock, store: StoreHandle, dataDir: string | null): Promise<Services> {
@@ -54,6 +57,7 @@ export async function createServices(config: Config, clock: Clock, store: StoreH
     messagesQueued: () => undefined,
     push: config.app.pushSubject ? webPushSender(await vapidKeys(store.db, sealer), config.app.pushSubject, (m) => console.warn(m)) : null,
     deviceWakeups: new DeviceWakeups(),
+    metrics: new Metrics(store.db),
   };
   return services;
 }

@@ -25,6 +25,7 @@ import { webauthnRoutes } from './routes/webauthn.js';
 import { securePhoneRoutes } from './routes/secure-phone.js';
 import { twilioRoutes } from './routes/twilio.js';
 import { devPhoneRoutes } from './routes/dev-phone.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { problems, SHARED_SCHEMAS } from './schemas.js';
 
 export interface HttpOptions {
@@ -95,6 +96,8 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
     for (const [name, value] of securityHeaders) reply.raw.setHeader(name, value);
     done();
   });
+  // Before every other route: its answer-time hook sees them all.
+  await metricsRoutes(app, s);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

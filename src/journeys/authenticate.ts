@@ -91,6 +91,7 @@ export async function authenticateOperation(
 
   const fast = await tryFastSuccess(s, snap, factors, carried, input);
   if (fast) {
+    s.metrics.scaAttempt(type, 'success');
     await afterSuccess(s, factors, fast.proven);
     return fast.result;
   }
@@ -100,7 +101,12 @@ export async function authenticateOperation(
     // Kept first: a replayed request is refused before it counts anything.
     if (input.deviceNonce) await rememberNonce(tx, input.deviceNonce);
     const locked = await lockAttempt(tx, op.customer_id, op.id);
-    assertNotBlocked(toLockout(locked.state), now, s.lockoutPolicy);
+    try {
+      assertNotBlocked(toLockout(locked.state), now, s.lockoutPolicy);
+    } catch (e) {
+      s.metrics.scaAttempt(type, 'blocked');
+      throw e;
+    }
     await assertPending(tx, locked.operation, now);
     // The reused element is only as good as the session it was proven in.
     if (carried.length && !(locked.session && sessionVerdict(locked.session, now, s.config.session) === 'active')) {
@@ -117,9 +123,13 @@ export async function authenticateOperation(
       if (!result) throw new Conflict('ERR_CONCURRENT_CHANGE', "The customer's authenticators changed during this attempt: try again.");
       return { ok: true as const, result, proven };
     }
-    return { ok: false as const, failure: await fail(tx, s, locked, factors, now) };
+    return { ok: false as const, ...(await fail(tx, s, locked, factors, now)) };
   });
-  if (!outcome.ok) throw new AuthenticationFailed(outcome.failure);
+  s.metrics.scaAttempt(type, outcome.ok ? 'success' : 'failure');
+  if (!outcome.ok) {
+    if (outcome.blocked) s.metrics.customerBlocked(outcome.blocked.permanent);
+    throw new AuthenticationFailed(outcome.failure);
+  }
   await afterSuccess(s, factors, outcome.proven);
   return outcome.result;
 }
@@ -387,5 +397,8 @@ async function fail(tx: Db, s: Services, { state, operation: op, head }: Locked,
     // RTS art. 4(3)(b): the payer is warned before a block becomes permanent.
     if (outcome.nextBlockPermanent) await enqueueEvent(tx, now, { type: 'customer.block_warning', rpId: null, data });
   }
-  return { remainingAttempts: outcome.remainingAttempts, nextBlockPermanent: outcome.nextBlockPermanent };
+  return {
+    failure: { remainingAttempts: outcome.remainingAttempts, nextBlockPermanent: outcome.nextBlockPermanent },
+    blocked: outcome.blocked ? { permanent: outcome.blocked.permanent } : null,
+  };
 }
