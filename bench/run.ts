@@ -44,6 +44,7 @@ import {
 import { summariseProfile, type ProfileSummary } from './lib/profile.js';
 import {
   createOperations,
+  loginOperationsFor,
   newQueues,
   queued,
   runFullFlow,
@@ -288,7 +289,7 @@ async function benchDatabase(db: Db, argonSizing: Limit): Promise<DbReport> {
         client,
         qc,
         'login',
-        Math.ceil(before.perSecond * DURATION * 1.5) + CONCURRENCY * 2,
+        loginOperationsFor(before.perSecond, DURATION, CONCURRENCY),
         CONCURRENCY,
         20_000,
       );

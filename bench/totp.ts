@@ -10,7 +10,7 @@
  */
 import { availableUses, setUpCustomers } from './lib/customers.js';
 import { argon2Limit, bracketed, SERVER_ARGON2 } from './lib/limits.js';
-import { createOperations, newQueues, queued, runFullFlow, runPassword, runTotpClosed } from './lib/scenarios.js';
+import { createOperations, loginOperationsFor, newQueues, queued, runFullFlow, runPassword, runTotpClosed } from './lib/scenarios.js';
 import { runStandalone } from './lib/standalone.js';
 
 runStandalone(import.meta.url, {
@@ -46,7 +46,7 @@ runStandalone(import.meta.url, {
     if (flags.password) {
       const raw = () => argon2Limit(SERVER_ARGON2, { concurrency: 4, seconds: 5 });
       const { result, before, after, limit } = await bracketed(raw, async (before) => {
-        await createOperations(client, queues, 'login', Math.ceil(before.perSecond * seconds * 1.5) + concurrency * 2, concurrency, 20_000);
+        await createOperations(client, queues, 'login', loginOperationsFor(before.perSecond, seconds, concurrency), concurrency, 20_000);
         return measure(() => runPassword(client, queues, concurrency, seconds));
       });
       return {

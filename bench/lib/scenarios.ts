@@ -119,6 +119,13 @@ export function runFullFlow(client: Client, customers: Customer[], concurrency: 
   });
 }
 
+/**
+ * How many login operations (c) prepares: one per login the raw argon2id rate allows over the run, half as
+ * many again (the server never beats the raw rate), and two per worker in hand.
+ */
+export const loginOperationsFor = (argon2PerSecond: number, seconds: number, concurrency: number) =>
+  Math.ceil(argon2PerSecond * seconds * 1.5) + concurrency * 2;
+
 /** (c) A login attempt on an existing login operation: password (argon2id) + TOTP. */
 export function runPassword(client: Client, queues: Queues, concurrency: number, seconds: number): Promise<RunResult> {
   const customers = [...queues.keys()];
