@@ -6,8 +6,8 @@ import { newId } from '../crypto/tokens.js';
 import { methodFor } from '../methods/registry.js';
 import type { Services } from '../context.js';
 import type { Db } from '../store/db.js';
-import type { OperationRow, SessionRow } from '../store/schema.js';
-import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import type { OperationRow } from '../store/schema.js';
+import { insertOperation, readSessionOfCustomer } from '../store/operations.js';
 import { tokenDigest } from '../crypto/tokens.js';
 import { iso } from './customers.js';
 import { checkActiveSession } from './sessions.js';
@@ -78,45 +78,22 @@ export async function createOperation(
   }
   // One write: the operation, returned with the customer's active authenticators. An unknown customer is
   // the foreign key's refusal: no read before it, on the path every payment takes.
-  const created = await s.db
-    .with('o', (db) =>
-      db
-        .insertInto('operations')
-        .values({
-          id: newId(),
-          customer_id: input.customerId,
-          rp_id: rpId,
-          type: data.type,
-          status: 'pending',
-          data: JSON.stringify(data),
-          link_hash: linkHash(data),
-          created_at: now,
-          expires_at: new Date(now.getTime() + s.config.operationTtlSeconds * 1000),
-          methods: '[]',
-          categories: [],
-          session_id: sessionId,
-        })
-        .returningAll(),
-    )
-    .selectFrom('o')
-    .selectAll('o')
-    .select((eb) =>
-      jsonArrayFrom(
-        eb
-          .selectFrom('authenticators as a')
-          .select(['a.id', 'a.kind', 'a.category', 'a.label'])
-          .whereRef('a.customer_id', '=', 'o.customer_id')
-          .where('a.status', '=', 'active')
-          .orderBy('a.created_at'),
-      ).as('available'),
-    )
-    .executeTakeFirstOrThrow()
-    .catch((e: { code?: string; constraint?: string }) => {
-      if (e.code === FOREIGN_KEY_VIOLATION && e.constraint === 'operations_customer_id_fkey') throw new NotFound('Customer');
-      throw e;
-    });
+  const created = await insertOperation(s.db, {
+    id: newId(),
+    customerId: input.customerId,
+    rpId,
+    type: data.type,
+    data: JSON.stringify(data),
+    linkHash: linkHash(data),
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + s.config.operationTtlSeconds * 1000),
+    sessionId,
+  }).catch((e: { code?: string; constraint?: string }) => {
+    if (e.code === FOREIGN_KEY_VIOLATION && e.constraint === 'operations_customer_id_fkey') throw new NotFound('Customer');
+    throw e;
+  });
   const { available, ...row } = created;
-  return { ...operationView(row as OperationRow), availableMethods: usableBy(s, available, data.type) };
+  return { ...operationView(row), availableMethods: usableBy(s, available, data.type) };
 }
 
 const FOREIGN_KEY_VIOLATION = '23503';
@@ -126,17 +103,9 @@ const FOREIGN_KEY_VIOLATION = '23503';
  * whoever's it is (`checkActiveSession` says whether it may be used).
  */
 async function sessionOf(db: Db, customerId: string, token: string) {
-  const found = await db
-    .selectFrom('customers as c')
-    .leftJoin('sessions as se', (j) => j.on('se.token_digest', '=', tokenDigest(token)))
-    .select(['se.id', 'se.rp_id', 'se.customer_id', 'se.created_at', 'se.last_seen_at', 'se.revoked_at'])
-    .where('c.id', '=', customerId)
-    .executeTakeFirst();
-  if (!found) throw new NotFound('Customer');
-  // The left join's columns are all null when no session has this token.
-  return found.id === null
-    ? null
-    : (found as Pick<SessionRow, 'id' | 'rp_id' | 'customer_id' | 'created_at' | 'last_seen_at' | 'revoked_at'>);
+  const found = await readSessionOfCustomer(db, customerId, tokenDigest(token));
+  if (found === undefined) throw new NotFound('Customer');
+  return found;
 }
 
 /** The customer's active authenticators that the policy lets this operation type use. */
