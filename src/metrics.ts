@@ -40,12 +40,19 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         for (const table of ['outbox_events', 'messages'] as const) {
-          const row = await db
-            .selectFrom(table)
-            .select((eb) => eb.fn.countAll<string>().as('n'))
-            .where('status', '=', 'pending')
-            .executeTakeFirstOrThrow();
-          this.set({ outbox: table === 'outbox_events' ? 'webhooks' : 'messages' }, Number(row.n));
+          const outbox = table === 'outbox_events' ? 'webhooks' : 'messages';
+          try {
+            const row = await db
+              .selectFrom(table)
+              .select((eb) => eb.fn.countAll<string>().as('n'))
+              .where('status', '=', 'pending')
+              .executeTakeFirstOrThrow();
+            this.set({ outbox }, Number(row.n));
+          } catch {
+            // The database is away: the scrape still answers with everything else, and this series is
+            // left out (no stale figure) — the database's own alert says why.
+            this.remove({ outbox });
+          }
         }
       },
     });

@@ -14,11 +14,16 @@ declare module 'fastify' {
   }
 }
 
-function bearer(req: FastifyRequest, prefix: string): string | null {
+/** The token of an `Authorization: Bearer …` header (the scheme's name is case-insensitive, RFC 9110 §11.1). */
+export function bearerToken(req: FastifyRequest): string | null {
   const h = req.headers.authorization;
-  if (!h || !h.startsWith('Bearer ')) return null;
-  const token = h.slice(7).trim();
-  return token.startsWith(`${prefix}_`) && token.length < 200 ? token : null;
+  if (!h || h.length < 7 || h.slice(0, 7).toLowerCase() !== 'bearer ') return null;
+  return h.slice(7).trim();
+}
+
+function bearer(req: FastifyRequest, prefix: string): string | null {
+  const token = bearerToken(req);
+  return token && token.startsWith(`${prefix}_`) && token.length < 200 ? token : null;
 }
 
 /**

@@ -82,9 +82,17 @@ export async function resyncHotpToken(
       if (failure.nextBlockPermanent) await enqueueEvent(tx, now, { type: 'customer.block_warning', rpId: null, data: blocked });
     }
     // Returned, not thrown: the failure must be committed.
-    return { ok: false as const, remainingAttempts: failure.remainingAttempts, nextBlockPermanent: failure.nextBlockPermanent };
+    return {
+      ok: false as const,
+      remainingAttempts: failure.remainingAttempts,
+      nextBlockPermanent: failure.nextBlockPermanent,
+      blocked: failure.blocked,
+    };
   });
-  if (!outcome.ok)
+  if (!outcome.ok) {
+    // Counted once committed, like the blocks an authentication causes.
+    if (outcome.blocked) s.metrics.customerBlocked(outcome.blocked.permanent);
     throw new AuthenticationFailed({ remainingAttempts: outcome.remainingAttempts, nextBlockPermanent: outcome.nextBlockPermanent });
+  }
   return outcome.view;
 }

@@ -64,6 +64,35 @@ describe.each(databaseKinds)('metrics on %s', (kind) => {
     for (const secret of t.secrets) expect(after).not.toContain(secret);
   });
 
+  it('counts a block caused by failed resyncs of a hardware token too', async () => {
+    // RFC 4226 Appendix D's key, imported as a token of this test's own and bound to a password-only customer.
+    const seedHex = '3132333435363738393031323334353637383930';
+    const serial = `M-${Math.random().toString(36).slice(2, 10)}`;
+    const imported = await t.api('POST', '/v1/hardware-tokens/import', {
+      format: 'csv',
+      content: `serial,secret,type,digits,extra\n${serial},hex:${seedHex},hotp,6,0`,
+    });
+    expect(imported.status).toBe(201);
+    const customer = await t.api('POST', '/v1/customers', { ref: serial, displayName: `Customer ${serial}` });
+    const id = customer.body.id as string;
+    expect((await t.api('POST', `/v1/customers/${id}/authenticators/password`, { password: `pw ${serial} correct horse` })).status).toBe(
+      201,
+    );
+    const aid = (await t.api('POST', `/v1/customers/${id}/authenticators/token`, { serial })).body.id as string;
+    // RFC 4226 Appendix D, counter 0.
+    expect((await t.api('POST', `/v1/customers/${id}/authenticators/${aid}/activate`, { code: '755224' })).status).toBe(200);
+
+    const before = await scrape();
+    for (let i = 0; i < 5; i++) {
+      const res = await t.api('POST', `/v1/customers/${id}/authenticators/${aid}/resync`, { code1: '000000', code2: '000001' });
+      expect(res.status).toBe(401);
+    }
+    const after = await scrape();
+    expect(
+      sample(after, 'sesame_customer_blocks_total{permanent="false"}') - sample(before, 'sesame_customer_blocks_total{permanent="false"}'),
+    ).toBe(1);
+  });
+
   it('times answers by route template, never by the ids in the path', async () => {
     const c = await t.newCustomerWithPasswordAndTotp();
     const op = await t.createOperation(c.id, { type: 'login' });
@@ -101,6 +130,9 @@ describe.each(databaseKinds)('metrics on %s', (kind) => {
       expect(res.body.code).toBe('ERR_UNAUTHORIZED');
       expect(JSON.stringify(res.body)).not.toContain('sesame_');
     }
+    // The scheme's name is case-insensitive (RFC 9110 §11.1).
+    const lower = await t.sesame.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `bearer ${TOKEN}` } });
+    expect(lower.statusCode).toBe(200);
     const open = await startSesame(kind);
     try {
       expect((await open.api('GET', '/metrics', undefined, { auth: null })).status).toBe(200);
