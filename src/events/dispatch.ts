@@ -51,6 +51,23 @@ export async function claimDue<T extends 'outbox_events' | 'messages'>(db: Db, t
 }
 
 /**
+ * Sends a claimed batch's rows together. A row that throws (a payload that no longer opens, a write that
+ * failed) does not stop the others: it keeps its lease and is tried again when the lease ends. Logs the
+ * row's id and the error's class only, never its content. Returns how many rows threw.
+ */
+export async function sendTogether<T extends { id: string }>(rows: T[], what: string, send: (row: T) => Promise<void>): Promise<number> {
+  const settled = await Promise.allSettled(rows.map(send));
+  let errored = 0;
+  settled.forEach((r, i) => {
+    if (r.status === 'fulfilled') return;
+    errored++;
+    const kind = r.reason instanceof Error ? r.reason.name : 'error';
+    console.warn(`${what} ${rows[i]!.id} not sent (${kind}): tried again when its lease ends`);
+  });
+  return errored;
+}
+
+/**
  * Runs `pass` every `intervalMs`, and at once on `kick()` (a kick during a pass runs one more after it).
  * `pass` returns how many rows it claimed: after a full batch the next pass starts at once, so a backlog
  * (a burst of enrolments, a provider back from an outage) drains as fast as it can be sent, not 20 a second.

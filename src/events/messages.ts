@@ -4,7 +4,7 @@ import type { Services } from '../context.js';
 import type { Db } from '../store/db.js';
 import type { MessagesTable } from '../store/schema.js';
 import { messageSealContext } from '../journeys/messages.js';
-import { claimDue, startDispatchLoop } from './dispatch.js';
+import { claimDue, sendTogether, startDispatchLoop } from './dispatch.js';
 import { backoffMs } from './webhooks.js';
 
 /**
@@ -14,50 +14,48 @@ import { backoffMs } from './webhooks.js';
  */
 const MAX_ATTEMPTS = 5;
 
-export async function dispatchDueMessages(s: Services): Promise<{ sent: number; failed: number }> {
+export async function dispatchDueMessages(s: Services): Promise<{ sent: number; failed: number; errored: number }> {
   const now = s.clock.now();
   const claimed = await claimDue(s.db, 'messages', now);
   let sent = 0;
   let failed = 0;
   // The batch's messages go out together: at a provider's 100–300 ms per request, one after the other
   // would cap a process at a few messages a second.
-  await Promise.all(
-    claimed.map(async (m) => {
-      const message = withCallbacks(
-        s,
-        m.id,
-        JSON.parse(s.sealer.open(m.payload_sealed, messageSealContext(m.id)).toString('utf8')) as DeliveryMessage,
-      );
-      const at = s.clock.now();
-      try {
-        const receipt = await s.channels.send(message, { idempotencyKey: m.id });
-        const state = {
-          status: receipt.status,
-          provider_id: receipt.providerId,
-          attempts: m.attempts + 1,
-          updated_at: at,
-          last_error: null,
-        };
-        await recordOutcome(s.db, { id: m.id }, state, receipt.status);
-        sent++;
-      } catch (e) {
-        failed++;
-        const attempts = m.attempts + 1;
-        const final = !(e instanceof DeliveryError) || !e.retryable || attempts >= MAX_ATTEMPTS;
-        const status = e instanceof DeliveryError && e.undeliverable ? 'undeliverable' : final ? 'failed' : 'pending';
-        const state = {
-          status,
-          attempts,
-          updated_at: at,
-          next_attempt_at: new Date(at.getTime() + backoffMs(attempts)),
-          // The provider's error code and class only: its message may quote the text.
-          last_error: e instanceof DeliveryError ? `${e.code}${e.providerCode ? ` (${e.providerCode})` : ''}` : 'internal error',
-        };
-        await recordOutcome(s.db, { id: m.id }, state, status === 'pending' ? null : status);
-      }
-    }),
-  );
-  return { sent, failed };
+  const errored = await sendTogether(claimed, 'message', async (m) => {
+    const message = withCallbacks(
+      s,
+      m.id,
+      JSON.parse(s.sealer.open(m.payload_sealed, messageSealContext(m.id)).toString('utf8')) as DeliveryMessage,
+    );
+    const at = s.clock.now();
+    try {
+      const receipt = await s.channels.send(message, { idempotencyKey: m.id });
+      const state = {
+        status: receipt.status,
+        provider_id: receipt.providerId,
+        attempts: m.attempts + 1,
+        updated_at: at,
+        last_error: null,
+      };
+      await recordOutcome(s.db, { id: m.id }, state, receipt.status);
+      sent++;
+    } catch (e) {
+      failed++;
+      const attempts = m.attempts + 1;
+      const final = !(e instanceof DeliveryError) || !e.retryable || attempts >= MAX_ATTEMPTS;
+      const status = e instanceof DeliveryError && e.undeliverable ? 'undeliverable' : final ? 'failed' : 'pending';
+      const state = {
+        status,
+        attempts,
+        updated_at: at,
+        next_attempt_at: new Date(at.getTime() + backoffMs(attempts)),
+        // The provider's error code and class only: its message may quote the text.
+        last_error: e instanceof DeliveryError ? `${e.code}${e.providerCode ? ` (${e.providerCode})` : ''}` : 'internal error',
+      };
+      await recordOutcome(s.db, { id: m.id }, state, status === 'pending' ? null : status);
+    }
+  });
+  return { sent, failed, errored };
 }
 
 /** A call fetches its instructions from this server when answered, so a voicemail never hears a code. */
@@ -106,5 +104,5 @@ async function recordOutcome(
 export const startMessageLoop = (s: Services, intervalMs = 1000) =>
   startDispatchLoop(async () => {
     const r = await dispatchDueMessages(s);
-    return r.sent + r.failed;
+    return r.sent + r.failed + r.errored;
   }, intervalMs);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DISPATCH_BATCH, startDispatchLoop } from '../../src/events/dispatch.js';
+import { DISPATCH_BATCH, sendTogether, startDispatchLoop } from '../../src/events/dispatch.js';
 
 /**
  * The loop both outboxes (webhook events, SMS/calls/email) run on: a backlog is worked off pass after
@@ -75,5 +75,28 @@ describe('the dispatch loop', () => {
     await loop.stop();
     await vi.advanceTimersByTimeAsync(2 * HOUR);
     expect(ran).toHaveLength(2);
+  });
+});
+
+describe('sending a batch together', () => {
+  it('a row that throws does not stop the others; it is counted and logged by id, never with its content', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const sent: string[] = [];
+      const errored = await sendTogether([{ id: 'm1' }, { id: 'm2' }, { id: 'm3' }], 'message', async (row) => {
+        await Promise.resolve();
+        if (row.id === 'm2') throw new TypeError('payload for +33612345678: code 123456');
+        sent.push(row.id);
+      });
+      expect(errored).toBe(1);
+      expect(sent).toEqual(['m1', 'm3']);
+      expect(warn).toHaveBeenCalledTimes(1);
+      const logged = String(warn.mock.calls[0]![0]);
+      expect(logged).toContain('m2');
+      expect(logged).toContain('TypeError');
+      expect(logged).not.toMatch(/123456|\+336/);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

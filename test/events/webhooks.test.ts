@@ -276,7 +276,7 @@ describe('webhook delivery of customer.blocked (PGlite)', () => {
     try {
       await enqueueBacklog('test.slow', 5);
       const pass = await dispatchDueEvents(t.sesame.services);
-      expect(pass).toEqual({ delivered: 5, failed: 0 });
+      expect(pass).toEqual({ delivered: 5, failed: 0, errored: 0 });
     } finally {
       receiver.holdUntil = 0;
     }

@@ -212,6 +212,44 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
     expect(sms.filter((m) => e164.includes(m.To!))).toHaveLength(3);
   });
 
+  it('a message that can no longer be opened does not hold back the others of its batch: it waits for its lease to end', async () => {
+    const phones = ['06 22 33 44 71', '06 22 33 44 72'];
+    const [good, bad] = phones.map((p) => `+33${p.replace(/\s/g, '').slice(1)}`) as [string, string];
+    [good, bad].forEach((n) => failOnceTo.add(n));
+    for (const [i, phone] of phones.entries()) {
+      const c = await t.api('POST', '/v1/customers', { ref: `tw6-${i}-${Date.now()}`, displayName: 'Poisoned batch' });
+      expect((await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'sms', phone })).status).toBe(201);
+    }
+    const db = t.sesame.services.db;
+    const row = (to: string) =>
+      db
+        .selectFrom('messages')
+        .select(['id', 'status', 'attempts', 'payload_sealed'])
+        .where('destination', '=', to)
+        .executeTakeFirstOrThrow();
+    for (let i = 0; i < 200 && ((await row(good)).attempts === 0 || (await row(bad)).attempts === 0); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    // The other message's sealed payload: sealed for another id, it does not open as this one.
+    await db
+      .updateTable('messages')
+      .set({ payload_sealed: (await row(good)).payload_sealed })
+      .where('destination', '=', bad)
+      .execute();
+    t.clock.advance(6_000);
+    for (let i = 0; i < 200 && (await row(good)).status === 'pending'; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await row(good)).toMatchObject({ status: 'queued', attempts: 2 });
+    // Not attempted, not given up: it stays pending, leased for a minute, and nothing reached the provider.
+    expect(await row(bad)).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(sms.filter((m) => m.To === bad)).toHaveLength(0);
+    // The loop goes on: a message queued afterwards is sent.
+    const c = await t.api('POST', '/v1/customers', { ref: `tw6-after-${Date.now()}`, displayName: 'After' });
+    expect(
+      (await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'sms', phone: '06 22 33 44 73' })).status,
+    ).toBe(201);
+    for (let i = 0; i < 200 && !sms.some((m) => m.To === '+33622334473'); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(sms.some((m) => m.To === '+33622334473')).toBe(true);
+  });
+
   it('refuses numbers of countries outside the allow-list, and more codes per customer than the hourly limit', async () => {
     const c = await t.api('POST', '/v1/customers', { ref: `tw4-${Date.now()}`, displayName: 'Limits' });
     const abroad = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'sms', phone: '+1 876 555 0123' });
