@@ -480,7 +480,7 @@ export class SesameClient {
   }
 
   /** Options for a passkey login without a username: the browser offers the customer's passkeys for this site. */
-  passkeyLoginOptions(): Promise<{ options: Record<string, unknown>; expiresAt: string }> {
+  passkeyLoginOptions(): Promise<{ options: Record<string, unknown> & { challenge: string }; expiresAt: string }> {
     return this.#call('POST', '/v1/passkey-logins/options');
   }
 

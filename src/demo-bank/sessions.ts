@@ -37,6 +37,8 @@ export interface BankSession {
   id: string;
   lastSeenMs: number;
   pendingLogin: PendingLogin | null;
+  /** The challenge of the passkey login this browser was given options for: answered once, here only. */
+  passkeyChallenge: string | null;
   customer: LoggedInCustomer | null;
   sesameToken: string | null;
   idleTimeoutSeconds: number | null;
@@ -75,6 +77,7 @@ export class BankSessions {
       id: randomBytes(32).toString('base64url'),
       lastSeenMs: this.#now().getTime(),
       pendingLogin: null,
+      passkeyChallenge: null,
       customer: null,
       sesameToken: null,
       idleTimeoutSeconds: null,

@@ -48,10 +48,6 @@ export async function passkeyLoginOptions(
     now,
     operation: { id: null, linkHash: linkHash(LOGIN) },
   });
-  // Anyone opening the bank's login page may ask for one: unanswered ones go once expired, now and then.
-  if (Math.random() < 0.01) {
-    await s.db.deleteFrom('webauthn_challenges').where('purpose', '=', 'discover').where('expires_at', '<', now).execute();
-  }
   const options = await assertionOptions(s.config, challenge, []);
   const expiresAt = new Date(now.getTime() + WEBAUTHN_CHALLENGE_TTL_MS);
   return { options, expiresAt: expiresAt.toISOString() };
@@ -115,11 +111,18 @@ export async function passkeyLogin(
     await cancelOperation(s, rpId, op.id).catch(() => undefined);
     throw challengeGone();
   }
-  const result = await authenticateOperation(s, rpId, op.id, {
-    factors: [{ method: 'webauthn', authenticatorId: key.id, credential: input.credential }],
-    userAgent: input.userAgent,
-  });
-  return { customerId: key.customer_id, operationId: op.id, ...result };
+  try {
+    const result = await authenticateOperation(s, rpId, op.id, {
+      factors: [{ method: 'webauthn', authenticatorId: key.id, credential: input.credential }],
+      userAgent: input.userAgent,
+    });
+    return { customerId: key.customer_id, operationId: op.id, ...result };
+  } catch (err) {
+    // The failure is counted and its challenge spent; the login created for it is of no further use to
+    // anyone (a new try asks for new options), so it does not stay pending until it expires.
+    await cancelOperation(s, rpId, op.id).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** The user handle the authenticator returned, decoded (the customer id it was registered with), or null. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { webauthnRelyingParty } from '../../src/methods/webauthn/challenges.js';
 import { databaseKinds } from '../support/databases.js';
@@ -391,6 +391,36 @@ describe.each(databaseKinds)('passkeys and security keys on %s', (kind) => {
       const blocked = await passkeyLogin(key.get(await loginOptions()));
       expect(blocked.status).toBe(423);
       expect(blocked.body.code).toBe('ERR_CUSTOMER_BLOCKED');
+      // The logins created for the six refused ceremonies do not stay pending: nobody can answer them again.
+      const logins = await t.sesame.services.db.selectFrom('operations').select('status').where('customer_id', '=', id).execute();
+      expect(logins.map((o) => o.status)).toEqual(Array(6).fill('cancelled'));
+    });
+
+    it('expired challenges are deleted now and then as new ones are issued, whatever they were for', async () => {
+      const { id } = await passkeyCustomer();
+      const db = t.sesame.services.db;
+      const stale = (await loginOptions()).challenge;
+      const row = (challenge: string) =>
+        db.selectFrom('webauthn_challenges').select('id').where('challenge', '=', challenge).executeTakeFirst();
+      expect(await row(stale)).toBeDefined();
+      t.clock.advance(5 * 60 * 1000 + 1000);
+      const fresh = (await loginOptions()).challenge;
+      const payment = await t.createOperation(id, {
+        type: 'payment',
+        amount: { value: 100, currency: 'EUR' },
+        payee: { name: 'Shop', iban: 'FR7630006000011234567890189' },
+      });
+      const random = vi.spyOn(Math, 'random').mockReturnValue(0);
+      try {
+        // This issuance draws the purge: every expired challenge goes, of any purpose; the live ones stay.
+        expect((await t.api('POST', `/v1/operations/${payment}/webauthn/options`, {})).status).toBe(200);
+      } finally {
+        random.mockRestore();
+      }
+      expect(await row(stale)).toBeUndefined();
+      expect(await row(fresh)).toBeDefined();
+      const expired = await db.selectFrom('webauthn_challenges').select('id').where('expires_at', '<', t.clock.now()).execute();
+      expect(expired).toEqual([]);
     });
 
     it('malformed answers get a 400 naming the field, and nothing is written', async () => {

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sesame } from '../../src/app.js';
 import type { ManualClock } from '../../src/core/clock.js';
 import { SesameApiError, SesameClient } from '../../src/demo-bank/sesame-client.js';
+import { webauthnRelyingParty } from '../../src/methods/webauthn/challenges.js';
 import { startDemoSesame } from '../support/demo-sesame.js';
+import { SoftAuthenticator } from '../support/soft-webauthn.js';
 
 /**
  * The demo bank's back-end and its Sésame client at the HTTP level, without a browser: what a relying
@@ -119,6 +121,43 @@ describe('the demo bank back-end and its Sésame client', () => {
     });
     expect(res.status).toBe(400);
     expect(res.json).toMatchObject({ code: 'ERR_INVALID_IBAN' });
+  });
+
+  it('a passkey login answers only the challenge this browser was given, and once', async () => {
+    const rp = webauthnRelyingParty(sesame.services.config);
+    const key = new SoftAuthenticator({ rpId: rp.rpId, origin: rp.origins[0]! });
+    // A customer whose only means is this passkey (the bank binds a first means without step-up).
+    const ref = `pk-${Math.random().toString(36).slice(2, 8)}`;
+    const sesameApi = async (path: string, body: unknown) => {
+      const res = await fetch(sesame.url + path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${sesame.demo!.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const id = (await sesameApi('/v1/customers', { ref, displayName: 'Paul Clé' })).body.id as string;
+    const regOptions = await sesameApi(`/v1/customers/${id}/authenticators/webauthn/registration-options`, {});
+    const registered = await sesameApi(`/v1/customers/${id}/authenticators/webauthn`, {
+      ...key.create(regOptions.body as never),
+      label: 'Clé',
+    });
+    expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+
+    const mine = bankBrowser();
+    const theirs = bankBrowser();
+    const myOptions = (await mine('POST', '/login/passkey/options')).json as never;
+    const theirOptions = (await theirs('POST', '/login/passkey/options')).json as never;
+    // Signed over the challenge handed to another browser: refused here, and this browser's is spent.
+    const crossed = await mine('POST', '/login/passkey', { credential: key.get(theirOptions) });
+    expect(crossed.status).toBe(422);
+    expect(crossed.json).toMatchObject({ code: 'ERR_PASSKEY_CHALLENGE' });
+    expect((await mine('POST', '/login/passkey', { credential: key.get(myOptions) })).status).toBe(409);
+    // The other browser's own answer logs its customer in, once.
+    const ok = await theirs('POST', '/login/passkey', { credential: key.get(theirOptions) });
+    expect(ok.status, JSON.stringify(ok.json)).toBe(200);
+    expect(ok.json).toMatchObject({ customer: { ref, displayName: 'Paul Clé' } });
+    expect((await theirs('POST', '/login/passkey', { credential: key.get(theirOptions) })).status).toBe(409);
   });
 
   it('client: an authentication code is refused for another amount or payee, accepted for its own, then only once', async () => {

@@ -63,14 +63,23 @@ export function loginRoutes(app: FastifyInstance, ctx: BankContext): void {
    */
   app.post('/bank/api/login/passkey/options', async (request, reply) => {
     await endSession(ctx, ctx.sessions.get(request), reply, request);
-    ctx.sessions.create(reply, request);
-    return (await ctx.sesame.passkeyLoginOptions()).options;
+    const session = ctx.sessions.create(reply, request);
+    const { options } = await ctx.sesame.passkeyLoginOptions();
+    // Kept in this browser's session (WebAuthn §13.4.3): an answer to a challenge handed to another
+    // browser, or answered already, is not this login's.
+    session.passkeyChallenge = options.challenge;
+    return options;
   });
 
   /** Step 2: the passkey chosen says who logs in; one gesture is the whole SCA (possession + inherence). */
   app.post<{ Body: Static<typeof PasskeyBody> }>('/bank/api/login/passkey', { schema: { body: PasskeyBody } }, async (request, reply) => {
     const session = ctx.sessions.get(request);
-    if (!session) throw new BankError(409, 'ERR_LOGIN_NOT_STARTED', 'Please start again.');
+    const expected = session?.passkeyChallenge;
+    if (!session || !expected || session.customer) throw new BankError(409, 'ERR_LOGIN_NOT_STARTED', 'Please start again.');
+    session.passkeyChallenge = null;
+    if (challengeOf(request.body.credential) !== expected) {
+      throw new BankError(422, 'ERR_PASSKEY_CHALLENGE', 'This answer is not for the login started here: please start again.');
+    }
     const result = await ctx.sesame.passkeyLogin(request.body.credential, { userAgent: request.headers['user-agent'] ?? '' });
     return finishLogin(ctx, session, result, reply, request);
   });
@@ -145,7 +154,8 @@ async function finishLogin(
 ) {
   if (!result.session) throw new BankError(502, 'ERR_UPSTREAM', 'The login did not open a session.');
   const consumed = await ctx.sesame.consumeCode(result.authenticationCode, { type: 'login' });
-  if (known && consumed.customerId !== known.id) throw new BankError(502, 'ERR_UPSTREAM', 'The login was for someone else.');
+  const expected = known?.id ?? result.customerId;
+  if (consumed.customerId !== expected) throw new BankError(502, 'ERR_UPSTREAM', 'The login was for someone else.');
   const customer = known ?? (await ctx.sesame.customer(consumed.customerId));
   const fresh = ctx.sessions.rotate(session, reply, request, {
     pendingLogin: null,
@@ -154,6 +164,18 @@ async function finishLogin(
     idleTimeoutSeconds: result.session.idleTimeoutSeconds,
   });
   return me(fresh.customer!, result.session.expiresAt, result.session.idleTimeoutSeconds);
+}
+
+/** The challenge the browser signed, from the credential's client data (null when it has none). */
+function challengeOf(credential: Record<string, unknown>): string | null {
+  const clientData = (credential.response as { clientDataJSON?: unknown } | undefined)?.clientDataJSON;
+  if (typeof clientData !== 'string') return null;
+  try {
+    const parsed = JSON.parse(Buffer.from(clientData, 'base64url').toString('utf8')) as { challenge?: unknown };
+    return typeof parsed.challenge === 'string' ? parsed.challenge : null;
+  } catch {
+    return null;
+  }
 }
 
 async function startLogin(ctx: BankContext, ref: string): Promise<PendingLogin> {

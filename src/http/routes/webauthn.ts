@@ -167,14 +167,14 @@ export async function webauthnRoutes(app: FastifyInstance, s: Services): Promise
       tags: ['operations'],
       summary: 'Log in whoever the passkey belongs to: a login operation is created for them and authorised by the assertion',
       description:
-        'The assertion is counted like any login attempt (401 ERR_AUTHENTICATION_FAILED, 423 when blocked) and a success answers as a login does (authentication code and session), with the customer and the operation. 401 ERR_PASSKEY_NOT_RECOGNISED when no active passkey has this id (nothing is counted: nobody is known); 422 ERR_WEBAUTHN_CHALLENGE for an unknown, used or expired challenge.',
+        'The assertion is counted like any login attempt (401 ERR_AUTHENTICATION_FAILED, 423 when blocked) and a success answers as a login does (authentication code and session), with the customer and the operation. 401 ERR_PASSKEY_NOT_RECOGNISED when no active passkey has this id or its user handle is not its customer’s (nothing is counted: nobody is known); 422 ERR_WEBAUTHN_CHALLENGE for an unknown, used or expired challenge (each challenge answers once, even when refused); 400 ERR_WEBAUTHN_RESPONSE when the client data is not a WebAuthn one. A refused login is cancelled: a new try asks for new options.',
       body: Type.Object(
         { credential: WebAuthnAssertionSchema, userAgent: Type.Optional(Type.String({ maxLength: 512 })) },
         { additionalProperties: false },
       ),
       response: {
         200: Type.Object({ customerId: Type.String(), operationId: Type.String(), ...authorisedFields }),
-        ...problems(400, 401, 409, 422, 423),
+        ...problems(400, 401, 404, 409, 422, 423),
       },
     },
     handler: async (req) => {

@@ -29,6 +29,9 @@ export function operationChallenge(linkHash: string, nonce: string): string {
   return createHash('sha256').update(linkHash, 'utf8').update(':').update(Buffer.from(nonce, 'base64url')).digest('base64url');
 }
 
+/** One issuance in a hundred also deletes the expired challenges. */
+const PURGE_CHANCE = 0.01;
+
 /**
  * Stores a fresh single-use challenge and returns it (base64url). A passkey login's (`discover`) is issued
  * to a relying party before anyone is known, for a login operation yet to be created.
@@ -63,6 +66,9 @@ export async function issueChallenge(
       used_at: null,
     })
     .execute();
+  // Anyone opening a bank's login page may ask for one: unanswered and used ones go once expired, now and
+  // then (an expired challenge is refused like an unknown one, so nothing needs them afterwards).
+  if (Math.random() < PURGE_CHANCE) await db.deleteFrom('webauthn_challenges').where('expires_at', '<', c.now).execute();
   return challenge;
 }
 

@@ -80,6 +80,8 @@ function messageFor(code: string, m: ReturnType<typeof useI18n>['m']['errors']):
     case 'ERR_PASSKEY_CANCELLED':
       return m.passkeyCancelled;
     case 'ERR_LOGIN_NOT_STARTED':
+    case 'ERR_PASSKEY_CHALLENGE':
+    case 'ERR_WEBAUTHN_CHALLENGE':
     case 'ERR_TRANSFER_NOT_FOUND':
     case 'ERR_ENROLMENT_NOT_FOUND':
     case 'ERR_CODE_ALREADY_USED':
