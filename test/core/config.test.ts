@@ -101,6 +101,18 @@ describe('configuration: production needs real keys and a real database', () => 
     );
   });
 
+  it('takes a metrics token of at least 32 printable characters, and refuses a guessable or malformed one', () => {
+    expect(loadConfig({}).metricsToken).toBeNull();
+    const token = 'a'.repeat(16) + '0123456789abcdef';
+    expect(loadConfig({ SESAME_METRICS_TOKEN: token }).metricsToken).toBe(token);
+    for (const bad of ['short-token', `${token.slice(1)} `, `${token}\u00e9`]) {
+      const message = refusal({ SESAME_METRICS_TOKEN: bad }).message;
+      expect(message).toMatch(/SESAME_METRICS_TOKEN is refused: use at least 32 printable/);
+      // A secret is never repeated in an error.
+      expect(message).not.toContain(bad.trim());
+    }
+  });
+
   it('refuses production without SESAME_KEKS', () => {
     expect(refusal({ SESAME_MODE: 'production', DATABASE_URL: 'postgres://db/sesame' }).message).toMatch(/SESAME_KEKS is required/);
   });

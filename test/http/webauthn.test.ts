@@ -379,6 +379,32 @@ describe.each(databaseKinds)('passkeys and security keys on %s', (kind) => {
       expect((await passkeyLogin(alice.key.get(opts))).body.code).toBe('ERR_WEBAUTHN_CHALLENGE');
     });
 
+    it('a suspended passkey, or an answer without its user handle, logs nobody in and counts nothing', async () => {
+      const { id, key, authenticatorId } = await passkeyCustomer();
+      const bare = key.get(await loginOptions()) as { response: Record<string, unknown> };
+      delete bare.response.userHandle;
+      const noHandle = await passkeyLogin(bare);
+      expect(noHandle.status).toBe(401);
+      expect(noHandle.body.code).toBe('ERR_PASSKEY_NOT_RECOGNISED');
+      const suspend = await t.api('POST', `/v1/customers/${id}/authenticators/${authenticatorId}/suspend`, { reason: 'lost phone' });
+      expect(suspend.status).toBe(200);
+      const suspended = await passkeyLogin(key.get(await loginOptions()));
+      expect(suspended.status).toBe(401);
+      expect(suspended.body.code).toBe('ERR_PASSKEY_NOT_RECOGNISED');
+      expect((await security(id)).failedCount).toBe(0);
+    });
+
+    it('the same answer sent twice at once logs in once; the other is refused and leaves no login waiting', async () => {
+      const { id, key } = await passkeyCustomer();
+      const assertion = key.get(await loginOptions());
+      const both = await Promise.all([passkeyLogin(assertion), passkeyLogin(assertion)]);
+      expect(both.map((r) => r.status).sort()).toEqual([200, 422]);
+      expect(both.find((r) => r.status === 422)!.body.code).toBe('ERR_WEBAUTHN_CHALLENGE');
+      const logins = await t.sesame.services.db.selectFrom('operations').select('status').where('customer_id', '=', id).execute();
+      expect(logins.filter((o) => o.status === 'authorised')).toHaveLength(1);
+      expect(logins.filter((o) => o.status === 'pending')).toEqual([]);
+    });
+
     it('a wrong assertion from a known passkey is a failed login of its customer, counted; blocked, the customer is refused with 423', async () => {
       const { id, key } = await passkeyCustomer();
       const noUv = await passkeyLogin(key.get(await loginOptions(), { userVerified: false }));
