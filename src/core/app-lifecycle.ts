@@ -31,7 +31,7 @@ export const defaultAppPolicy: AppPolicy = {
   trustWindowDays: 30,
 };
 
-export type EligibilityGap = 'remote_banking' | 'secure_phone' | 'card_or_email_72h';
+export type EligibilityGap = 'remote_banking' | 'secure_phone' | 'card_or_email_72h' | 'secure_phone_cooling_off';
 
 export interface CustomerFacts {
   remoteBanking: boolean;
@@ -40,6 +40,8 @@ export interface CustomerFacts {
   email: string | null;
   emailSince: Date | null;
   delayLiftedAt: Date | null;
+  /** The secure number changed within the cooling-off: an SMS to it proves too little to bind an app. */
+  securePhoneCoolingOff: boolean;
 }
 
 /**
@@ -56,6 +58,9 @@ export function eligibilityGaps(c: CustomerFacts, now: Date, channel: 'self' | '
     const emailOldEnough =
       c.email !== null && c.emailSince !== null && now.getTime() - c.emailSince.getTime() > policy.emailDelayHours * 3_600_000;
     if (!c.hasActiveCard && !emailOldEnough && !c.delayLiftedAt) gaps.push('card_or_email_72h');
+    // Self-service is confirmed by an SMS to that number: a number changed just now (perhaps by someone
+    // who talked an advisor into it) must not bind the strongest authenticator. In the branch, face to face, it may.
+    if (c.securePhone && c.securePhoneCoolingOff) gaps.push('secure_phone_cooling_off');
   }
   return gaps;
 }

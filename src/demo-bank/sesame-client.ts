@@ -542,7 +542,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 // The app authenticator
 // ---------------------------------------------------------------------------------------------------
 
-export type AppEligibilityGap = 'remote_banking' | 'secure_phone' | 'card_or_email_72h';
+export type AppEligibilityGap = 'remote_banking' | 'secure_phone' | 'card_or_email_72h' | 'secure_phone_cooling_off';
 
 export interface AppEligibility {
   customerId: string;

@@ -17,6 +17,7 @@ import { attestationVerdict, type AttestationEvidence } from './app-attestation.
 import { insertAuthenticator } from './authenticators.js';
 import { findCustomer, iso } from './customers.js';
 import { queueMessage } from './messages.js';
+import { inCoolingOff } from './secure-phone.js';
 
 /**
  * Activating the app authenticator (seed 003): self-service from web banking (QR code + activation code,
@@ -38,20 +39,23 @@ const MISSING_TEXT: Record<EligibilityGap, string> = {
   remote_banking: 'a remote-banking subscription',
   secure_phone: 'a secure mobile number',
   card_or_email_72h: 'an active card, or a personal email registered for more than 72 h',
+  secure_phone_cooling_off: 'a secure mobile number that has not just changed (wait for the cooling-off to end, or activate in a branch)',
 };
 
-const factsOf = (c: CustomerRow) => ({
+const factsOf = (c: CustomerRow, now: Date, coolingOffHours: number) => ({
   remoteBanking: c.remote_banking,
   securePhone: c.mobile_phone,
   hasActiveCard: c.has_active_card,
   email: c.email,
   emailSince: c.email_since ? new Date(c.email_since) : null,
   delayLiftedAt: c.app_delay_lifted_at ? new Date(c.app_delay_lifted_at) : null,
+  securePhoneCoolingOff: inCoolingOff(c, now, coolingOffHours),
 });
 
 export async function appEligibility(s: Services, customerId: string, channel: 'self' | 'branch' = 'self'): Promise<EligibilityView> {
   const c = await findCustomer(s.db, customerId);
-  const missing = eligibilityGaps(factsOf(c), s.clock.now(), channel, s.config.app);
+  const now = s.clock.now();
+  const missing = eligibilityGaps(factsOf(c, now, s.config.securePhone.coolingOffHours), now, channel, s.config.app);
   const app = await activeApp(s.db, customerId);
   return { customerId, eligible: missing.length === 0, missing, delayLiftedAt: iso(c.app_delay_lifted_at), hasApp: !!app };
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { parsePhoneNumberWithError } from 'libphonenumber-js';
 import { Conflict, InvalidRequest, NotFound } from '../core/errors.js';
 import { newId } from '../crypto/tokens.js';
@@ -132,11 +133,20 @@ export async function updateCustomer(s: Services, id: string, patch: CustomerPat
   if (patch.displayName !== undefined) set.display_name = patch.displayName;
   if (patch.email !== undefined) {
     set.email = patch.email;
-    set.email_since = patch.email ? (patch.emailSince ?? now.toISOString()) : null;
+    // The bank may say since when an address it already had is registered; a different address is new
+    // today, whatever is claimed (the 72 h an app activation waits for start now).
+    const since = patch.email ? (patch.emailSince ?? now.toISOString()) : null;
+    set.email_since = patch.email
+      ? sql`CASE WHEN email IS NOT NULL AND email IS DISTINCT FROM ${patch.email}::text THEN ${now}::timestamptz ELSE ${since}::timestamptz END`
+      : null;
   }
   if (patch.mobilePhone !== undefined) {
-    set.mobile_phone = patch.mobilePhone ? normalisePhone(patch.mobilePhone, 'mobilePhone') : null;
-    set.mobile_confirmed_at = patch.mobilePhone ? now : null;
+    const phone = patch.mobilePhone ? normalisePhone(patch.mobilePhone, 'mobilePhone') : null;
+    set.mobile_phone = phone;
+    set.mobile_confirmed_at = phone ? now : null;
+    // A number replaced from the bank's systems (an advisor's screen, perhaps after a caller's story) starts
+    // the same cooling-off as one the customer changed: an SMS to it is not enough for what pays out.
+    set.secure_phone_changed_at = sql`CASE WHEN mobile_phone IS NOT NULL AND mobile_phone IS DISTINCT FROM ${phone}::text THEN ${now}::timestamptz ELSE secure_phone_changed_at END`;
   }
   if (patch.landline !== undefined) set.landline = patch.landline ? normalisePhone(patch.landline, 'landline') : null;
   if (patch.hasActiveCard !== undefined) set.has_active_card = patch.hasActiveCard;

@@ -17,6 +17,7 @@ const facts = (f: Partial<CustomerFacts> = {}): CustomerFacts => ({
   email: null,
   emailSince: null,
   delayLiftedAt: null,
+  securePhoneCoolingOff: false,
   ...f,
 });
 
@@ -33,6 +34,11 @@ describe('app authenticator lifecycle rules (seed 003)', () => {
     expect(eligibilityGaps(facts({ hasActiveCard: false }), NOW, 'self', defaultAppPolicy)).toEqual(['card_or_email_72h']);
     // An advisor's lifting of the delay, after a reinforced identity check, stands for it.
     expect(eligibilityGaps(facts({ hasActiveCard: false, delayLiftedAt: hours(1) }), NOW, 'self', defaultAppPolicy)).toEqual([]);
+  });
+
+  it('self-service waits for a newly changed secure number’s cooling-off; in the branch, face to face, it does not', () => {
+    expect(eligibilityGaps(facts({ securePhoneCoolingOff: true }), NOW, 'self', defaultAppPolicy)).toEqual(['secure_phone_cooling_off']);
+    expect(eligibilityGaps(facts({ securePhoneCoolingOff: true }), NOW, 'branch', defaultAppPolicy)).toEqual([]);
   });
 
   it('a branch activation, face to face, needs neither the card nor the email', () => {

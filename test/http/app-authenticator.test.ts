@@ -113,6 +113,42 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     expect(both.body.missing).toEqual(['remote_banking', 'secure_phone']);
   });
 
+  it('a secure number replaced from the bank’s systems starts the cooling-off: self-service waits for it, the branch does not', async () => {
+    const c = await customer();
+    const eligibility = async () => (await t.api('GET', `/v1/customers/${c.id}/app-eligibility`)).body;
+    expect(await eligibility()).toMatchObject({ eligible: true });
+    // The same number again changes nothing.
+    expect((await t.api('PATCH', `/v1/customers/${c.id}`, { mobilePhone: c.mobile })).status).toBe(200);
+    expect(await eligibility()).toMatchObject({ eligible: true });
+    const replaced = await t.api('PATCH', `/v1/customers/${c.id}`, { mobilePhone: `+3378765${String(4000 + seq).slice(-4)}` });
+    expect(replaced.status).toBe(200);
+    expect(await eligibility()).toMatchObject({ eligible: false, missing: ['secure_phone_cooling_off'] });
+    const refused = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ code: 'ERR_NOT_ELIGIBLE', missing: ['secure_phone_cooling_off'] });
+    // SMS codes are not enough for what pays out either, as after a change the customer made.
+    expect((await t.api('GET', `/v1/customers/${c.id}/ways-in`)).body.securePhone.coolingOff).toBe(true);
+    const branch = await createAdvisor(t.sesame.services, { name: 'Agence', roles: ['app_enrolment'], channel: 'branch' });
+    const faceToFace = await t.api('POST', `/v1/advisor/customers/${c.id}/app-activations`, { faceToFace: true }, { auth: branch.token });
+    expect(faceToFace.status, JSON.stringify(faceToFace.body)).toBe(201);
+    t.clock.advance(73 * 3_600_000);
+    expect(await eligibility()).toMatchObject({ eligible: true });
+  });
+
+  it('a personal email the bank replaces is new today, whatever date comes with it', async () => {
+    const c = await customer({ hasActiveCard: false, email: 'old@example.org', emailSince: '2020-01-01T00:00:00Z' });
+    const eligibility = async () => (await t.api('GET', `/v1/customers/${c.id}/app-eligibility`)).body;
+    expect(await eligibility()).toMatchObject({ eligible: true });
+    // The same address with its date: still registered since then.
+    expect((await t.api('PATCH', `/v1/customers/${c.id}`, { email: 'old@example.org', emailSince: '2020-01-01T00:00:00Z' })).status).toBe(
+      200,
+    );
+    expect(await eligibility()).toMatchObject({ eligible: true });
+    const replaced = await t.api('PATCH', `/v1/customers/${c.id}`, { email: 'new@example.org', emailSince: '2020-01-01T00:00:00Z' });
+    expect(replaced.status).toBe(200);
+    expect(await eligibility()).toMatchObject({ eligible: false, missing: ['card_or_email_72h'] });
+  });
+
   it('an advisor lifts the 72 h delay only after a reinforced identity check, and it is audited', async () => {
     const c = await customer({ hasActiveCard: false, email: 'new@example.org' });
     const phoneAdvisor = await createAdvisor(t.sesame.services, { name: 'Phone', roles: ['app_enrolment'], channel: 'phone' });

@@ -288,7 +288,7 @@ export const api = {
 // The app authenticator: activation from "My security", approvals on the SCA screens (bank routes in
 // src/demo-bank/routes/app.ts).
 
-export type AppEligibilityGap = 'remote_banking' | 'secure_phone' | 'card_or_email_72h';
+export type AppEligibilityGap = 'remote_banking' | 'secure_phone' | 'card_or_email_72h' | 'secure_phone_cooling_off';
 export interface AppEligibility {
   eligible: boolean;
   missing: AppEligibilityGap[];

@@ -6,7 +6,14 @@ import { approvalStatus, requestApproval } from '../../journeys/app-approvals.js
 import { startOfflineChallenge } from '../../journeys/app-offline.js';
 import { IdParam, problems } from '../schemas.js';
 
-const Missing = Type.Array(Type.Union([Type.Literal('remote_banking'), Type.Literal('secure_phone'), Type.Literal('card_or_email_72h')]));
+const Missing = Type.Array(
+  Type.Union([
+    Type.Literal('remote_banking'),
+    Type.Literal('secure_phone'),
+    Type.Literal('card_or_email_72h'),
+    Type.Literal('secure_phone_cooling_off'),
+  ]),
+);
 
 export const EligibilitySchema = Type.Object(
   {

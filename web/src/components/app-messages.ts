@@ -15,6 +15,8 @@ const fr = {
     remote_banking: 'un abonnement à la banque en ligne',
     secure_phone: 'un numéro de mobile sécurisé (ajoutez-le ci-dessus)',
     card_or_email_72h: 'une carte active, ou une adresse e-mail enregistrée depuis plus de 72 heures',
+    secure_phone_cooling_off:
+      "un numéro de mobile sécurisé qui n'a pas changé ces derniers jours (attendez la fin du délai, ou activez l'application en agence)",
   } as Record<string, string>,
   hasApp: 'Votre appli est active. Pour passer sur un nouveau téléphone, activez-la sur le nouveau : l’ancien sera désactivé.',
   activate: 'Activer l’appli',
@@ -66,6 +68,8 @@ const en: AppMessages = {
     remote_banking: 'a remote-banking subscription',
     secure_phone: 'a secure mobile number (add it above)',
     card_or_email_72h: 'an active card, or an email address registered for more than 72 hours',
+    secure_phone_cooling_off:
+      'a secure mobile number that has not changed in the last few days (wait for the delay to end, or activate the app in your branch)',
   },
   hasApp: 'Your app is active. To move to a new phone, activate it there: the old one is then turned off.',
   activate: 'Activate the app',
