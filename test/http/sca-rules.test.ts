@@ -198,6 +198,35 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
 
   // ---------- single use ----------
 
+  describe('the catalogue of operations', () => {
+    it('every operation type can be created, authorised and its code consumed with its own data', async () => {
+      const c = await t.newCustomerWithPasswordAndTotp();
+      expect((await t.login(c)).status).toBe(200);
+      const card = { id: 'card-1' };
+      const catalogue = [
+        PAYMENT,
+        BATCH,
+        { type: 'add_beneficiary', payee: { name: 'Plomberie Martin', iban: FR } },
+        { type: 'change_phone', phone: '+33612345678' },
+        { type: 'change_email', email: 'jeanne.martin@example.org' },
+        { type: 'change_address', address: '12 rue de la Paix, 75002 Paris' },
+        { type: 'view_card_pin', card },
+        { type: 'card_limit_increase', card, limit: { value: 300000, currency: 'EUR' } },
+        { type: 'contract_signature', contract: { id: 'loan-42', title: 'Prêt travaux', documentSha256: 'a'.repeat(64) } },
+        { type: 'card_wallet_enrolment', card, wallet: 'Apple Pay' },
+        { type: 'online_card_payment', amount: { value: 1999, currency: 'EUR' }, payee: { name: 'Librairie', merchantId: 'M-1' } },
+      ];
+      for (const data of catalogue) {
+        const { code } = await authorise(t, c, data);
+        const consumed = await t.api('POST', '/v1/authentication-codes/consume', { code, data });
+        expect(consumed.status, `${data.type}: ${JSON.stringify(consumed.body)}`).toBe(200);
+      }
+      const bad = await t.api('POST', '/v1/operations', { customerId: c.id, data: { type: 'change_email', email: 'not an address' } });
+      expect(bad.status).toBe(400);
+      expect(JSON.stringify(bad.body)).toContain('email');
+    });
+  });
+
   describe('single use', () => {
     it('a TOTP code accepted once is refused when replayed in a new operation', async () => {
       const c = await t.newCustomerWithPasswordAndTotp();
