@@ -87,7 +87,7 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
   installProblemHandlers(app);
   // The API speaks JSON only: any other body is refused with 415 rather than parsed as text.
   app.removeContentTypeParser('text/plain');
-  app.addHook('preValidation', refuseNulCharacters);
+  app.addHook('preValidation', refuseUnstorableText);
   for (const schema of [...SHARED_SCHEMAS, ...APP_SCHEMAS]) app.addSchema(schema);
 
   // Security headers on every answer, errors included.
@@ -216,26 +216,40 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
 }
 
 /**
- * PostgreSQL text cannot hold U+0000: refuse it in any id, query or body string with a 400 naming the
- * field, before it reaches the database.
+ * PostgreSQL text cannot hold U+0000, nor a lone UTF-16 surrogate (JSON's "\ud800" parses into one, which
+ * no UTF-8 can encode): refuse either in any id, query or body string with a 400 naming the field, before
+ * it reaches the database.
  */
-async function refuseNulCharacters(req: FastifyRequest): Promise<void> {
-  const field = findNul(req.params, 'params') ?? findNul(req.query, 'querystring') ?? findNul(req.body, '');
-  if (field !== null)
-    throw new InvalidRequest('ERR_VALIDATION', `${field || 'body'} must not contain a NUL character.`, { field: field || 'body' });
+async function refuseUnstorableText(req: FastifyRequest): Promise<void> {
+  const hit = findUnstorable(req.params, 'params') ?? findUnstorable(req.query, 'querystring') ?? findUnstorable(req.body, '');
+  if (hit === null) return;
+  const field = hit.path || 'body';
+  const what = hit.why === 'nul' ? 'a NUL character' : 'a lone surrogate (text that is not valid Unicode)';
+  throw new InvalidRequest('ERR_VALIDATION', `${field} must not contain ${what}.`, { field });
 }
 
-function findNul(value: unknown, path: string): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function unstorable(text: string): 'nul' | 'surrogate' | null {
+  if (text.includes('\u0000')) return 'nul';
+  return LONE_SURROGATE.test(text) ? 'surrogate' : null;
+}
+
+function findUnstorable(value: unknown, path: string): { path: string; why: 'nul' | 'surrogate' } | null {
+  if (typeof value === 'string') {
+    const why = unstorable(value);
+    return why ? { path, why } : null;
+  }
   if (Array.isArray(value)) {
     for (const [i, v] of value.entries()) {
-      const hit = findNul(v, path ? `${path}/${i}` : String(i));
+      const hit = findUnstorable(v, path ? `${path}/${i}` : String(i));
       if (hit !== null) return hit;
     }
   } else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      if (k.includes('\u0000')) return path || 'body';
-      const hit = findNul(v, path ? `${path}/${k}` : k);
+      const inKey = unstorable(k);
+      if (inKey) return { path: path || 'body', why: inKey };
+      const hit = findUnstorable(v, path ? `${path}/${k}` : k);
       if (hit !== null) return hit;
     }
   }

@@ -555,6 +555,36 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
       }
     });
 
+    it('text that is not valid Unicode (a lone surrogate) or a date the database has no room for is a 400 naming the field', async () => {
+      const f = await fixture();
+      const before = await snapshot();
+      for (const name of ['Plomberie \ud800', 'a\udc00b', '\udbff']) {
+        const res = await t.api('POST', '/v1/operations', {
+          customerId: f.customer.id,
+          data: { ...PAYMENT, payee: { ...PAYMENT.payee, name } },
+        });
+        expect(res.status, JSON.stringify(res.body)).toBe(400);
+        expect(res.body).toMatchObject({ code: 'ERR_VALIDATION', field: 'data/payee/name' });
+      }
+      // A well-formed pair (an emoji) is fine.
+      const emoji = await t.api('POST', '/v1/operations', {
+        customerId: f.customer.id,
+        data: { ...PAYMENT, payee: { ...PAYMENT.payee, name: 'Café 🥐' } },
+      });
+      expect(emoji.status, JSON.stringify(emoji.body)).toBe(201);
+      const lonely = await t.api('PATCH', `/v1/customers/${f.customer.id}`, { displayName: 'Jeanne \ud83e' });
+      expect(lonely.status).toBe(400);
+      expect(lonely.body).toMatchObject({ code: 'ERR_VALIDATION', field: 'displayName' });
+      for (const facts of [{ email: 'j@example.org', emailSince: '0000-01-01T00:00:00Z' }, { birthDate: '0000-02-29' }]) {
+        const res = await t.api('PATCH', `/v1/customers/${f.customer.id}`, facts);
+        expect(res.status, JSON.stringify(res.body)).toBe(400);
+        expect(res.body.code).toBe('ERR_VALIDATION');
+      }
+      const after = await snapshot();
+      // Only the emoji payment was written.
+      expect({ ...after, operations: after.operations - 1, audit: before.audit }).toEqual(before);
+    });
+
     it('a customer whose name the database cannot store is not created, nor audited', async () => {
       const ref = `nul-${randomUUID()}`;
       const before = await snapshot();

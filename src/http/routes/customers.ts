@@ -6,18 +6,20 @@ import { securityView } from '../../journeys/security.js';
 import { readChain, customerChain } from '../../store/audit.js';
 import { CustomerSchema, IdParam, problems, SecuritySchema } from '../schemas.js';
 
+/** Years 1800–9999: a date the database can hold (it has no year 0) and a customer's facts can have. */
+const PLAUSIBLE_YEAR = '^(1[89]|[2-9][0-9])[0-9]{2}-';
 const Email = Type.String({ format: 'email', maxLength: 254 });
 const Phone = Type.String({ minLength: 3, maxLength: 32, description: 'E.164 or national French format' });
 const Facts = {
   displayName: Type.String({ minLength: 1, maxLength: 200 }),
   email: Type.Optional(Type.Union([Email, Type.Null()])),
-  emailSince: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+  emailSince: Type.Optional(Type.Union([Type.String({ format: 'date-time', pattern: PLAUSIBLE_YEAR }), Type.Null()])),
   mobilePhone: Type.Optional(Type.Union([Phone, Type.Null()])),
   landline: Type.Optional(Type.Union([Phone, Type.Null()])),
   hasActiveCard: Type.Optional(Type.Boolean()),
   remoteBanking: Type.Optional(Type.Boolean()),
   locale: Type.Optional(Type.Union([Type.Literal('fr'), Type.Literal('en')])),
-  birthDate: Type.Optional(Type.Union([Type.String({ format: 'date', description: 'YYYY-MM-DD' }), Type.Null()])),
+  birthDate: Type.Optional(Type.Union([Type.String({ format: 'date', pattern: PLAUSIBLE_YEAR, description: 'YYYY-MM-DD' }), Type.Null()])),
   emancipated: Type.Optional(Type.Boolean({ description: 'An emancipated minor may act alone like an adult' })),
 };
 const Ref = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:@-]+$', description: "The bank's own customer reference" });
