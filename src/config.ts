@@ -195,6 +195,13 @@ export function validateConfig(cfg: Config): void {
   if (cfg.lockout.blockLadderSeconds.some((s) => s < 60)) {
     throw new ConfigError('SESAME_BLOCK_LADDER is refused: every temporary block lasts at least 60 s.');
   }
+  // Longer than a year is a permanent block in all but name (the ladder's end already makes one), and a
+  // date beyond what a timestamp holds would make a failure impossible to record.
+  if (cfg.lockout.blockLadderSeconds.some((s) => s > 366 * 86_400)) {
+    throw new ConfigError(
+      'SESAME_BLOCK_LADDER is refused: a temporary block lasts at most 366 days (the last step is followed by a permanent block).',
+    );
+  }
   if (cfg.mode === 'production' && !cfg.keks) {
     throw new ConfigError('SESAME_KEKS is required in production: secrets at rest are encrypted with it.');
   }

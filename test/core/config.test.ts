@@ -55,6 +55,8 @@ describe('configuration: the regulatory limits cannot be configured away', () =>
     expect(loadConfig({ SESAME_BLOCK_LADDER: '1m,2h,1d' }).lockout.blockLadderSeconds).toEqual([60, 7200, 86400]);
     expect(refusal({ SESAME_BLOCK_LADDER: '30s' }).message).toMatch(/at least 60 s/);
     expect(refusal({ SESAME_BLOCK_LADDER: 'soon' }).message).toMatch(/SESAME_BLOCK_LADDER/);
+    expect(loadConfig({ SESAME_BLOCK_LADDER: '1h,366d' }).lockout.blockLadderSeconds).toEqual([3600, 366 * 86400]);
+    expect(refusal({ SESAME_BLOCK_LADDER: '1h,100000000d' }).message).toMatch(/at most 366 days/);
   });
 
   it('refuses a value that is not a whole number, naming the variable', () => {
