@@ -47,6 +47,10 @@ export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
   return reply.code(p.status).type('application/problem+json').send(p);
 }
 
+/** PostgreSQL's SQLSTATEs for a transaction it rolled back to let a concurrent one through. */
+const DEADLOCK = '40P01';
+const SERIALIZATION_FAILURE = '40001';
+
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof SesameError) return sendProblem(reply, problem(err.status, err.code, err.message, err.details));
@@ -70,6 +74,15 @@ export function installProblemHandlers(app: FastifyInstance): void {
       const detail =
         err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? 'The body is not valid JSON.' : err.message;
       return sendProblem(reply, problem(status, status === 400 ? 'ERR_MALFORMED' : 'ERR_REQUEST', detail));
+    }
+    if (err.code === DEADLOCK || err.code === SERIALIZATION_FAILURE) {
+      // PostgreSQL chose this transaction to give way to another on the same rows: it was rolled back
+      // whole, so the request can simply be sent again.
+      req.log.warn({ code: err.code }, 'transaction rolled back by the database to resolve a conflict');
+      return sendProblem(
+        reply.header('retry-after', '1'),
+        problem(409, 'ERR_CONCURRENT_CHANGE', 'Another request changed the same data at the same moment; nothing was changed: try again.'),
+      );
     }
     req.log.error({ err: { message: err.message, stack: err.stack, code: err.code } }, 'unexpected error');
     return sendProblem(reply, problem(500, 'ERR_INTERNAL', 'An unexpected error occurred; nothing was changed.'));
