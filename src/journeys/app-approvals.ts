@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { PendingApproval } from '../../sdk/device/src/device.js';
 import { numberMatch, recordUse } from '../core/app-lifecycle.js';
+import { assertNotBlocked } from '../core/lockout.js';
 import { AuthenticationFailed, Conflict, NotFound, TooManyRequests, Unprocessable } from '../core/errors.js';
 import { methodAllowed } from '../core/policy.js';
 import type { OperationType } from '../core/operations.js';
@@ -14,7 +15,7 @@ import { purgeNoncesNowAndThen, type DeviceNonce } from '../store/device-nonces.
 import { enqueueEvent } from '../store/outbox.js';
 import type { Db } from '../store/db.js';
 import type { AuthenticatorRow, OperationRow } from '../store/schema.js';
-import { lockSecurityState } from '../store/security-state.js';
+import { lockSecurityState, toLockout } from '../store/security-state.js';
 import { authenticateOperation } from './authenticate.js';
 import { iso } from './customers.js';
 import { assertPending, findOperation } from './operations.js';
@@ -75,7 +76,8 @@ export async function requestApproval(s: Services, rpId: string, operationId: st
   const id = newId();
   const expiresAt = new Date(Math.min(new Date(op.expires_at).getTime(), now.getTime() + policy.approvalSeconds * 1000));
   await s.db.transaction().execute(async (tx) => {
-    await lockSecurityState(tx, op.customer_id);
+    // A blocked customer's approval could not be accepted: the phone is not woken for nothing.
+    assertNotBlocked(toLockout(await lockSecurityState(tx, op.customer_id)), now, s.lockoutPolicy);
     const since = new Date(now.getTime() - policy.approvalWindowMinutes * 60_000);
     const recent = await tx
       .selectFrom('app_approvals')

@@ -225,6 +225,12 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     // Even the right PIN is refused while blocked.
     expect((await failureOf(device.approve(a, { pin: PIN }))).status).toBeGreaterThanOrEqual(401);
     expect((await status(opId, approvalId)).body.status).toBe('pending');
+    // And the phone is not asked to approve anything more until the block ends.
+    const another = await t.createOperation(c.id, PAYMENT(2000));
+    const refused = await t.api('POST', `/v1/operations/${another}/app-approvals`);
+    expect(refused.status).toBe(423);
+    expect(refused.body.code).toBe('ERR_CUSTOMER_BLOCKED');
+    expect(await device.pendingApprovals()).toHaveLength(1);
   });
 
   it('a tampered signature, a replayed approval and a modified amount are refused', async () => {

@@ -116,7 +116,7 @@ export async function appRoutes(app: FastifyInstance, s: Services): Promise<void
       tags,
       summary: 'Send the operation to the customer’s app (Web Push + long poll); logins get a number to show (number matching)',
       params: IdParam,
-      response: { 201: ApprovalSchema, ...problems(401, 404, 409, 422, 429) },
+      response: { 201: ApprovalSchema, ...problems(401, 404, 409, 422, 423, 429) },
     },
     handler: async (req, reply) => reply.code(201).send(await requestApproval(s, req.rp!.id, (req.params as { id: string }).id)),
   });
