@@ -25,6 +25,7 @@ export function linkHash(data: OperationData): string {
  * Errors name the field under `at`, the data's place in the request (e.g. `data`).
  */
 export function normaliseOperationData(data: OperationData, at = ''): OperationData {
+  refuseHiddenText(data, at);
   const under = (path: string) => (at ? `${at}/${path}` : path);
   switch (data.type) {
     case 'payment':
@@ -45,6 +46,30 @@ export function normaliseOperationData(data: OperationData, at = ''): OperationD
     }
     default:
       return data;
+  }
+}
+
+/**
+ * Controls (line breaks, tabs), invisible formatting (direction overrides, zero-width characters) and line
+ * separators: in a payee's name they could make an SMS, a call or the app show the customer something else
+ * than the operation says ("X\nMontant : 1,00 €", a name written backwards). The customer must see what
+ * the code binds (RTS art. 5), so no text of an operation may hold them.
+ */
+const HIDDEN_TEXT = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+
+function refuseHiddenText(value: unknown, path: string): void {
+  if (typeof value === 'string') {
+    if (HIDDEN_TEXT.test(value)) {
+      throw new InvalidRequest(
+        'ERR_OPERATION_DATA',
+        `${path} must not contain line breaks, control or invisible formatting characters: the customer must see exactly what is authorised.`,
+        { field: path },
+      );
+    }
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => refuseHiddenText(v, path ? `${path}/${i}` : String(i)));
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) refuseHiddenText(v, path ? `${path}/${k}` : k);
   }
 }
 

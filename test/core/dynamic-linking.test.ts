@@ -57,6 +57,24 @@ describe('dynamic linking: one canonical form of the payee', () => {
   it('refuses a blank payee name', () => {
     expect(errorOf(() => normaliseOperationData(payment({ name: '   ' }))).code).toBe('ERR_OPERATION_DATA');
   });
+
+  it('refuses text that would show the customer something else: line breaks, controls, direction overrides, zero-width characters', () => {
+    for (const name of ['X\nMontant : 1,00 €', 'Tab\there', 'Evil\u202Eetnom', 'Plom\u200Bberie', 'Line\u2028sep', '\u0007bell']) {
+      const e = errorOf(() => normaliseOperationData(payment({ name }), 'data'));
+      expect(e.code).toBe('ERR_OPERATION_DATA');
+      expect(e.details.field).toBe('data/payee/name');
+    }
+    const inBatch = batch([
+      { name: 'Ok', iban: FR, value: 100 },
+      { name: 'Bad\r\nline', iban: FR, value: 100 },
+    ]);
+    expect(errorOf(() => normaliseOperationData(inBatch, 'data')).details.field).toBe('data/payees/1/payee/name');
+    const contract = { type: 'contract_signature', contract: { id: 'c1', title: 'Prêt\u202E', documentSha256: 'a'.repeat(64) } };
+    expect(errorOf(() => normaliseOperationData(contract as OperationData, 'data')).code).toBe('ERR_OPERATION_DATA');
+    // Accents, apostrophes, non-Latin scripts and emoji are text like any other.
+    for (const name of ['Boulangerie d’Élise', 'Müller & Söhne GmbH', 'Σοφία', '東京商店', 'Café 🥐'])
+      expect(normaliseOperationData(payment({ name })).type).toBe('payment');
+  });
 });
 
 describe('dynamic linking: any change of amount or payee changes the link', () => {
