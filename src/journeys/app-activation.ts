@@ -7,6 +7,7 @@ import { Conflict, Forbidden, NotFound, Unprocessable } from '../core/errors.js'
 import { keyedHash, newId, safeEqual } from '../crypto/tokens.js';
 import { parsePossessionKey, sealAppSecrets, type AppParams } from '../methods/app/keys.js';
 import type { Services } from '../context.js';
+import { retireAppInstallations } from '../store/app-installations.js';
 import { appendAudit, customerChain } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import { enqueueEvent } from '../store/outbox.js';
@@ -120,12 +121,18 @@ export async function startAppActivation(
   const row = await s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
     const customer = await lockCustomer(tx, c.customerId);
-    await tx
+    const cancelled = await tx
       .updateTable('app_activations')
       .set({ status: 'cancelled' })
       .where('customer_id', '=', c.customerId)
       .where('status', 'in', ['pending', 'initiated', 'awaiting_confirmation'])
+      .returning('authenticator_id')
       .execute();
+    await revokeUnconfirmed(
+      tx,
+      cancelled.flatMap((a) => (a.authenticator_id ? [a.authenticator_id] : [])),
+      now,
+    );
     const inserted = await tx
       .insertInto('app_activations')
       .values({
@@ -178,6 +185,17 @@ export async function startAppActivation(
     activationUrl,
     qrSvg: await QRCode.toString(activationUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 }),
   };
+}
+
+/** Installations registered for an activation that will never be confirmed: revoked (their keys go with it). */
+async function revokeUnconfirmed(tx: Db, authenticatorIds: string[], now: Date): Promise<void> {
+  if (!authenticatorIds.length) return;
+  await tx
+    .updateTable('authenticators')
+    .set({ status: 'revoked', revoked_at: now })
+    .where('id', 'in', authenticatorIds)
+    .where('status', '=', 'pending')
+    .execute();
 }
 
 async function lockCustomer(tx: Db, customerId: string): Promise<CustomerRow> {
@@ -379,6 +397,8 @@ export async function confirmDevice(
         .set({ tries, ...(tries >= CONFIRM_TRIES ? { status: 'cancelled' } : {}) })
         .where('id', '=', a.id)
         .execute();
+      // The installation registered for it never becomes anyone's: revoked, its keys destroyed.
+      if (tries >= CONFIRM_TRIES) await revokeUnconfirmed(tx, [c.authenticatorId], now);
       return { ok: false as const, remaining: CONFIRM_TRIES - tries };
     }
     await completeActivation(tx, { activationId: a.id, customerId: a.customer_id, authenticatorId: c.authenticatorId, rpId: a.rp_id, now });
@@ -414,6 +434,10 @@ async function completeActivation(
     .where('id', '!=', c.authenticatorId)
     .returning(['id', 'status'])
     .execute();
+  await retireAppInstallations(
+    tx,
+    previous.map((p) => p.id),
+  );
   await tx.updateTable('authenticators').set({ status: 'active', activated_at: now }).where('id', '=', c.authenticatorId).execute();
   await tx.updateTable('app_activations').set({ status: 'subscribed', completed_at: now }).where('id', '=', c.activationId).execute();
   const customer = await findCustomer(tx, c.customerId);

@@ -8,6 +8,7 @@ import type { AppParams } from '../methods/app/keys.js';
 import { challengeOf, verifyWebAuthnRegistration } from '../methods/webauthn/assertion.js';
 import { consumeChallenge, issueChallenge, webauthnRelyingParty } from '../methods/webauthn/challenges.js';
 import type { Services } from '../context.js';
+import { retireAppInstallations } from '../store/app-installations.js';
 import { appendAudit, customerChain } from '../store/audit.js';
 import { enqueueEvent } from '../store/outbox.js';
 import type { AuthenticatorRow } from '../store/schema.js';
@@ -282,13 +283,7 @@ export async function closeDevice(
     const now = s.clock.now();
     await lockSecurityState(tx, device.customer_id);
     await tx.updateTable('authenticators').set({ status: 'revoked', revoked_at: now }).where('id', '=', device.id).execute();
-    await tx.deleteFrom('app_push_subscriptions').where('authenticator_id', '=', device.id).execute();
-    await tx
-      .updateTable('app_approvals')
-      .set({ status: 'expired' })
-      .where('authenticator_id', '=', device.id)
-      .where('status', '=', 'pending')
-      .execute();
+    await retireAppInstallations(tx, [device.id]);
     const sms = await tx
       .selectFrom('authenticators')
       .select('params')

@@ -9,6 +9,7 @@ import * as m007 from './migrations/007-app.js';
 import * as m008 from './migrations/008-webauthn.js';
 import * as m009 from './migrations/009-codes-on-operations.js';
 import * as m010 from './migrations/010-passkey-login.js';
+import * as m011 from './migrations/011-destroy-revoked-secrets.js';
 
 /** Migrations are listed here, in order, so that a bundled server needs no folder scan at run time. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-webauthn': m008,
   '009-codes-on-operations': m009,
   '010-passkey-login': m010,
+  '011-destroy-revoked-secrets': m011,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

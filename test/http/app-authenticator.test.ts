@@ -506,15 +506,49 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     expect(listed).toMatchObject({ status: 'subscribed', channel: 'branch', subscribedAt: t.clock.now().toISOString() });
   });
 
-  it('transfer to a new phone revokes the old installation', async () => {
+  const installations = (customerId: string) =>
+    t.sesame.services.db
+      .selectFrom('authenticators')
+      .select(['id', 'status', 'secret_sealed'])
+      .where('customer_id', '=', customerId)
+      .where('kind', '=', 'app')
+      .execute()
+      .then((rows) => rows.map((a) => `${a.status}:${a.secret_sealed === null ? 'no secret' : 'sealed secret'}`).sort());
+
+  it('transfer to a new phone revokes the old installation: its keys are destroyed and what waited for it expires', async () => {
     const c = await customer();
     const oldPhone = await activate(c);
+    const { opId, approvalId } = await sendToApp(c.id, PAYMENT(50));
     const newPhone = await activate(c, 'transfer');
     const denied = await failureOf(oldPhone.info());
     expect(denied.code).toBe('ERR_DEVICE_UNKNOWN');
     expect((await newPhone.info()).status).toBe('active');
+    expect((await status(opId, approvalId)).body.status).toBe('expired');
+    expect(await installations(c.id)).toEqual(['active:sealed secret', 'revoked:no secret']);
     await sendToApp(c.id, PAYMENT(100));
     expect(await newPhone.pendingApprovals()).toHaveLength(1);
+  });
+
+  it('an installation whose activation is abandoned (five wrong SMS codes, or a new activation started) is revoked with its keys', async () => {
+    const c = await customer();
+    const tryActivation = async () => {
+      const started = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
+      expect(started.status).toBe(201);
+      const device = testDevice(t.sesame.app);
+      await device.activate({ activationCode: started.body.activationCode, pin: PIN, deviceName: 'Pixel 8', platform: 'node' });
+      return { device, code: codeIn(await nextSms(c.mobile!)) };
+    };
+    const first = await tryActivation();
+    const wrong = first.code === '000000' ? '111111' : '000000';
+    for (let i = 0; i < 5; i++) expect((await failureOf(first.device.confirmActivation(wrong))).code).toBe('ERR_CONFIRMATION_CODE');
+    // Even the right code is too late: the installation is no longer known.
+    expect((await failureOf(first.device.confirmActivation(first.code))).code).toBe('ERR_DEVICE_UNKNOWN');
+    await tryActivation();
+    // A new activation abandons the one waiting for its code.
+    const third = await tryActivation();
+    expect(await installations(c.id)).toEqual(['pending:sealed secret', 'revoked:no secret', 'revoked:no secret']);
+    await third.device.confirmActivation(third.code);
+    expect(await installations(c.id)).toEqual(['active:sealed secret', 'revoked:no secret', 'revoked:no secret']);
   });
 
   it('closing the app falls back to SMS codes automatically', async () => {

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { openStore, type StoreHandle } from '../../src/store/db.js';
 import { migrateToLatest, migrateUpTo } from '../../src/store/migrate.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
@@ -45,5 +45,52 @@ describe.each(databaseKinds)('migrations on %s', (kind) => {
       store.db,
     );
     expect(left.rows[0]!.n).toBe(0);
+  });
+
+  it('011: revoked authenticators lose their secrets, now and whenever one is revoked later; live ones keep theirs', async () => {
+    // A database of its own: the one above is already at the latest schema.
+    const own = await createTestDatabase(kind);
+    const store = await openStore({ databaseUrl: own.databaseUrl, dataDir: null, migrate: false });
+    onTestFinished(async () => {
+      await store.close();
+      await own.cleanup();
+    });
+    await migrateUpTo(store.db, '010-passkey-login');
+    const at = new Date('2026-11-20T10:00:00Z');
+    await sql`INSERT INTO customers (id, external_ref, display_name, created_at, updated_at) VALUES ('c11', 'ref-11', 'Bob', ${at}, ${at})`.execute(
+      store.db,
+    );
+    await sql`
+      INSERT INTO authenticators (id, customer_id, kind, category, status, label, secret_sealed, secret_digest, created_at, revoked_at)
+      VALUES ('old-totp', 'c11', 'totp', 'possession', 'revoked', 'Old', 'sealed-old', NULL, ${at}, ${at}),
+             ('old-pw', 'c11', 'password', 'knowledge', 'revoked', 'Password', NULL, '$argon2id$old', ${at}, ${at}),
+             ('live-totp', 'c11', 'totp', 'possession', 'active', 'Live', 'sealed-live', NULL, ${at}, NULL),
+             ('live-pw', 'c11', 'password', 'knowledge', 'active', 'Password', NULL, '$argon2id$live', ${at}, NULL)`.execute(store.db);
+
+    expect(await migrateToLatest(store.db)).toContain('011-destroy-revoked-secrets');
+    const secrets = async () =>
+      (
+        await store.db
+          .selectFrom('authenticators')
+          .select(['id', 'secret_sealed', 'secret_digest'])
+          .where('customer_id', '=', 'c11')
+          .orderBy('id')
+          .execute()
+      ).map((a) => [a.id, a.secret_sealed, a.secret_digest]);
+    expect(await secrets()).toEqual([
+      ['live-pw', null, '$argon2id$live'],
+      ['live-totp', 'sealed-live', null],
+      ['old-pw', null, null],
+      ['old-totp', null, null],
+    ]);
+    // Any later update keeps a live secret; the one that revokes destroys it.
+    await store.db.updateTable('authenticators').set({ last_used_step: 7 }).where('id', '=', 'live-totp').execute();
+    await store.db.updateTable('authenticators').set({ status: 'revoked', revoked_at: at }).where('id', '=', 'live-pw').execute();
+    expect(await secrets()).toEqual([
+      ['live-pw', null, null],
+      ['live-totp', 'sealed-live', null],
+      ['old-pw', null, null],
+      ['old-totp', null, null],
+    ]);
   });
 });
