@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceApiError, type PendingApproval, type SesameDevice } from '../../sdk/device/src/index.js';
+import { DeviceApiError, MemoryDeviceStore, SesameDevice, type PendingApproval } from '../../sdk/device/src/index.js';
 import { buildHttp } from '../../src/http/server.js';
 import { activeApp } from '../../src/journeys/app-approvals.js';
 import { createAdvisor } from '../../src/journeys/principals.js';
 import { databaseKinds } from '../support/databases.js';
 import { SoftAuthenticator } from '../support/soft-webauthn.js';
-import { activateTestDevice, signedDeviceHeader, testDevice } from '../support/device.js';
+import { activateTestDevice, injectFetch, signedDeviceHeader, testDevice } from '../support/device.js';
 import { startSesame, type TestSesame } from '../support/sesame.js';
 
 /**
@@ -594,6 +594,32 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     // A forged QR code (another signature) is refused by the app.
     const [h, p] = (qr.body.qr as string).split('.');
     await expect(device.offlineCode(`${h}.${p}.AAAA`, PIN)).rejects.toThrow(/not issued by your bank/);
+  });
+
+  it('offline mode works with no network on the phone: the bank’s keys were saved while it was online', async () => {
+    const c = await customer();
+    let online = true;
+    const viaServer = injectFetch(t.sesame.app);
+    const device = new SesameDevice({
+      serverUrl: 'http://sesame.test',
+      store: new MemoryDeviceStore(),
+      pinIterations: 1000,
+      fetch: (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+        if (!online) throw new TypeError('Failed to fetch');
+        return viaServer(input, init);
+      }) as typeof fetch,
+    });
+    const started = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
+    await device.activate({ activationCode: started.body.activationCode, pin: PIN, deviceName: 'Pixel 8', platform: 'node' });
+    await device.confirmActivation(codeIn(await nextSms(c.mobile!)));
+    const opId = await t.createOperation(c.id, PAYMENT(4100));
+    const qr = await t.api('POST', `/v1/operations/${opId}/app-offline-challenges`);
+    online = false;
+    const { data, code } = await device.offlineCode(qr.body.qr, PIN);
+    expect(data).toMatchObject({ amount: { value: 4100 } });
+    await expect(device.offlineCode(`${qr.body.qr.split('.').slice(0, 2).join('.')}.AAAA`, PIN)).rejects.toThrow(/not issued by your bank/);
+    const ok = await t.api('POST', `/v1/operations/${opId}/authenticate`, { factors: [{ method: 'app_offline', code }] });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
   });
 
   it('biometrics: enrolled only with the PIN (a wrong one counts) and only as the phone’s own authenticator; used where switched on', async () => {

@@ -184,6 +184,8 @@ export class SesameDevice {
     s.status = 'active';
     s.activationId = null;
     await this.opts.store.save(s);
+    // Kept for offline mode; best effort (the next use online fetches them again).
+    await this.refreshBankKeys().catch(() => undefined);
     return this.info();
   }
 
@@ -334,7 +336,6 @@ export class SesameDevice {
    */
   async offlineCode(qr: string, pin: string): Promise<{ data: OperationData; code: string }> {
     const s = this.need();
-    const jwks = await this.fetchJson<JSONWebKeySet>('/.well-known/jwks.json');
     let claims: {
       typ: string;
       challengeId: string;
@@ -346,8 +347,7 @@ export class SesameDevice {
       exp: number;
     };
     try {
-      const { payload } = await compactVerify(qr.trim(), createLocalJWKSet(jwks));
-      claims = JSON.parse(new TextDecoder().decode(payload));
+      claims = JSON.parse(new TextDecoder().decode(await this.verifiedByBank(qr.trim())));
     } catch {
       throw new TypeError('This QR code was not issued by your bank.');
     }
@@ -406,6 +406,31 @@ export class SesameDevice {
 
   private now(): number {
     return Date.now() + this.clockSkewMs;
+  }
+
+  /**
+   * The payload of a JWS the bank signed. Checked against the keys saved while online first (offline mode
+   * is for when the phone has no network); if they do not verify it (a key the bank rotated in since, or
+   * none saved yet), against the bank's current keys, which are then saved.
+   */
+  private async verifiedByBank(jws: string): Promise<Uint8Array> {
+    const saved = this.need().bankKeys;
+    if (saved) {
+      try {
+        return (await compactVerify(jws, createLocalJWKSet(saved as JSONWebKeySet))).payload;
+      } catch {
+        // Fall through to the current keys.
+      }
+    }
+    return (await compactVerify(jws, createLocalJWKSet(await this.refreshBankKeys()))).payload;
+  }
+
+  private async refreshBankKeys(): Promise<JSONWebKeySet> {
+    const jwks = await this.fetchJson<JSONWebKeySet>('/.well-known/jwks.json');
+    const s = this.need();
+    s.bankKeys = { keys: jwks.keys as JsonWebKey[] };
+    await this.opts.store.save(s);
+    return jwks;
   }
 
   private async fetchJson<T>(path: string): Promise<T> {

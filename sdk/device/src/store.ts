@@ -20,6 +20,11 @@ export interface DeviceState {
   /** The WebAuthn credential of the biometric key, when enrolled. */
   biometricCredentialId: string | null;
   customerName: string;
+  /**
+   * The bank's public signing keys, saved while online: offline mode checks a QR code against them (the
+   * phone may have no network then). Absent in states saved by earlier versions until the next refresh.
+   */
+  bankKeys?: { keys: JsonWebKey[] } | null;
 }
 
 export interface DeviceStore {
