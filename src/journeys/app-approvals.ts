@@ -414,10 +414,15 @@ async function answerWithApproval(
   }
   const now = s.clock.now();
   const params = device.params as unknown as AppParams;
-  // Written once a day at most: the trusted-device rule counts days of use.
-  if (!(params.useDays ?? []).includes(now.toISOString().slice(0, 10)))
-    await recordDeviceUse(s, device, recordUse(params.useDays ?? [], now, s.config.app), now);
-  if (opts.deviceNonce) await purgeNoncesNowAndThen(s.db, now);
+  // Housekeeping once the approval is committed: a failure here must not answer a done approval with an error.
+  try {
+    // Written once a day at most: the trusted-device rule counts days of use.
+    if (!(params.useDays ?? []).includes(now.toISOString().slice(0, 10)))
+      await recordDeviceUse(s, device, recordUse(params.useDays ?? [], now, s.config.app), now);
+    if (opts.deviceNonce) await purgeNoncesNowAndThen(s.db, now);
+  } catch (err) {
+    console.warn(`app approval ${a.id}: use of the device not recorded (${(err as Error).name})`);
+  }
   return { status: 'approved' };
 }
 
