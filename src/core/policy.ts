@@ -54,8 +54,9 @@ export const defaultScaPolicy = (overrides: Partial<Record<OperationType, number
     manage_authenticators: 2,
     ...overrides,
   },
-  // Recovery codes replace a lost device to get back in and re-enrol, nothing more. An SMS to the
-  // secure number cannot authorise replacing that number (seed 001).
+  // Recovery codes replace a lost device to get back in and re-enrol, nothing more: not to pay, nor to
+  // change where the bank reaches the customer (whoever stole the codes and the password would take the
+  // account over). An SMS to the secure number cannot authorise replacing that number (seed 001).
   forbiddenMethods: Object.fromEntries(
     (
       [
@@ -67,10 +68,12 @@ export const defaultScaPolicy = (overrides: Partial<Record<OperationType, number
         'contract_signature',
         'card_wallet_enrolment',
         'online_card_payment',
+        'change_email',
+        'change_address',
       ] as const
     )
       .map((t): [OperationType, string[]] => [t, ['recovery']])
-      .concat([['change_phone', ['sms']]]),
+      .concat([['change_phone', ['sms', 'recovery']]]),
   ),
 });
 

@@ -52,7 +52,7 @@ describe('policy: two elements of two different categories', () => {
 });
 
 describe('policy: recovery codes get you back in, never pay', () => {
-  it('forbids recovery codes for every operation that moves money or binds a card or beneficiary', () => {
+  it('forbids recovery codes for every operation that moves money, binds a card or beneficiary, or changes contact data', () => {
     for (const type of [
       'payment',
       'batch_payment',
@@ -62,6 +62,9 @@ describe('policy: recovery codes get you back in, never pay', () => {
       'card_limit_increase',
       'contract_signature',
       'card_wallet_enrolment',
+      'change_phone',
+      'change_email',
+      'change_address',
     ] as const) {
       expect(methodAllowed(policy, type, 'recovery')).toBe(false);
       expect(methodAllowed(policy, type, 'totp')).toBe(true);
