@@ -67,7 +67,7 @@ export async function startPhoneChange(
       type: 'change_phone',
       data: (d) => samePhone(s, String(d.phone ?? ''), phone.e164),
     });
-    await assertIndependentOfOldNumber(tx, customer, claims.methods);
+    await assertIndependentOfOldNumber(tx, customer, claims.methods, claims.op);
     return proveNumber(tx, s, { ...c, customer, purpose: 'change', phone: phone.e164, now });
   });
   s.messagesQueued();
@@ -296,21 +296,24 @@ export function inCoolingOff(c: Pick<CustomerRow, 'secure_phone_changed_at'>, no
 }
 
 /** An SMS or a call to the number being replaced proves nothing about the person asking to replace it. */
-async function assertIndependentOfOldNumber(tx: Db, customer: CustomerRow, methods: string[]): Promise<void> {
+async function assertIndependentOfOldNumber(tx: Db, customer: CustomerRow, methods: string[], operationId: string): Promise<void> {
   if (methods.includes('sms')) {
     throw new Unprocessable('ERR_STEP_UP_MISMATCH', 'Changing the secure number cannot be authorised with an SMS code.', {
       field: 'authenticationCode',
     });
   }
   if (!methods.includes('voice') || !customer.mobile_phone) return;
-  const voices = await tx
-    .selectFrom('authenticators')
-    .select('params')
-    .where('customer_id', '=', customer.id)
-    .where('kind', '=', 'voice')
-    .where('status', '=', 'active')
+  // The lines actually called for this operation (not merely the customer's voice lines: with a landline
+  // besides, a call to the mobile would otherwise pass). Any call to the old number disqualifies.
+  const called = await tx
+    .selectFrom('otp_challenges as c')
+    .innerJoin('authenticators as a', 'a.id', 'c.authenticator_id')
+    .select('a.params')
+    .where('c.operation_id', '=', operationId)
+    .where('c.channel', '=', 'voice')
+    .where((eb) => eb.or([eb('c.used_at', 'is not', null), eb('c.confirmed_at', 'is not', null)]))
     .execute();
-  if (voices.every((v) => (v.params as { phone?: string }).phone === customer.mobile_phone)) {
+  if (!called.length || called.some((v) => (v.params as { phone?: string }).phone === customer.mobile_phone)) {
     throw new Unprocessable('ERR_STEP_UP_MISMATCH', 'Changing the secure number cannot be authorised with a call to that number.', {
       field: 'authenticationCode',
     });

@@ -121,6 +121,47 @@ describe.each(databaseKinds)('the secure phone number, on %s', (kind) => {
     expect(sent.body.code).toBe('ERR_METHOD_NOT_ALLOWED');
   });
 
+  it('a call to the number being replaced cannot authorise its change, even when the customer also has a landline', async () => {
+    const c = await customerWithSecurePhone();
+    /** Answers the next call to a number (dev outbox) and returns the code it reads out. */
+    const listen = async (to: string) => {
+      const call = await nextEntry(to);
+      expect(call.kind).toBe('voice');
+      const turn = await t.api('POST', `/dev/phone/api/calls/${call.id}/answer`, { as: 'human' }, { auth: null });
+      expect(turn.status).toBe(200);
+      return (turn.body.segments as { type: string; digits?: string }[]).find((x) => x.type === 'digits')!.digits!;
+    };
+    const voiceLine = async (phone: string) => {
+      const code = await authorise(c, { type: 'manage_authenticators', action: 'add', kind: 'voice' });
+      const enrol = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, { method: 'voice', phone, authenticationCode: code });
+      expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
+      const spoken = await listen(enrol.body.phone);
+      expect((await t.api('POST', `/v1/customers/${c.id}/authenticators/${enrol.body.id}/activate`, { code: spoken })).status).toBe(200);
+      return { id: enrol.body.id as string, phone: enrol.body.phone as string };
+    };
+    const mobileLine = await voiceLine(OLD);
+    const landline = await voiceLine('+33142685377');
+    const byCall = async (line: { id: string; phone: string }) => {
+      const op = await t.createOperation(c.id, { type: 'change_phone', phone: '+33798765477' });
+      expect((await t.api('POST', `/v1/operations/${op}/challenges`, { method: 'voice', authenticatorId: line.id })).status).toBe(201);
+      const spoken = await listen(line.phone);
+      const res = await t.api('POST', `/v1/operations/${op}/authenticate`, {
+        factors: [
+          { method: 'password', password: c.password },
+          { method: 'voice', code: spoken, authenticatorId: line.id },
+        ],
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body.authenticationCode as string;
+    };
+    const change = (code: string) =>
+      t.api('POST', `/v1/customers/${c.id}/secure-phone/change`, { phone: '+33798765477', authenticationCode: code });
+    const refused = await change(await byCall(mobileLine));
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('ERR_STEP_UP_MISMATCH');
+    expect((await change(await byCall(landline))).status).toBe(202);
+  });
+
   it('a code authorised for another number does not change to this one', async () => {
     const c = await customerWithSecurePhone();
     const code = await authorise(c, { type: 'change_phone', phone: '+33798765499' });
