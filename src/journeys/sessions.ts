@@ -100,14 +100,7 @@ export async function introspectSession(s: Services, rpId: string, token: string
   if (!row || row.rp_id !== rpId) throw new SessionExpired();
   const verdict = sessionVerdict(times(row), now, s.config.session);
   if (verdict !== 'active') {
-    if (verdict !== 'revoked') {
-      await s.db
-        .updateTable('sessions')
-        .set({ revoked_at: now, revoke_reason: verdict })
-        .where('id', '=', row.id)
-        .where('revoked_at', 'is', null)
-        .execute();
-    }
+    if (verdict !== 'revoked') await endSession(s, now, { id: row.id }, verdict, 'system');
     throw new SessionExpired();
   }
   const touched = await s.db
@@ -122,16 +115,7 @@ export async function introspectSession(s: Services, rpId: string, token: string
 }
 
 export async function logout(s: Services, rpId: string, token: string): Promise<void> {
-  const now = s.clock.now();
-  const row = await s.db
-    .updateTable('sessions')
-    .set({ revoked_at: now, revoke_reason: 'logout' })
-    .where('token_digest', '=', tokenDigest(token))
-    .where('rp_id', '=', rpId)
-    .where('revoked_at', 'is', null)
-    .returning(['id', 'customer_id'])
-    .executeTakeFirst();
-  if (row) await audit(s, row.customer_id, now, 'session.ended', `rp:${rpId}`, { sessionId: row.id, reason: 'logout' });
+  await endSession(s, s.clock.now(), { tokenDigest: tokenDigest(token), rpId }, 'logout', `rp:${rpId}`);
 }
 
 export async function listSessions(s: Services, customerId: string): Promise<SessionView[]> {
@@ -148,19 +132,29 @@ export async function listSessions(s: Services, customerId: string): Promise<Ses
 
 /** Ends one of the customer's sessions ("sign out that other device"). */
 export async function revokeSession(s: Services, customerId: string, sessionId: string, actor: string): Promise<void> {
-  const now = s.clock.now();
-  const row = await s.db
-    .updateTable('sessions')
-    .set({ revoked_at: now, revoke_reason: 'revoked' })
-    .where('id', '=', sessionId)
-    .where('customer_id', '=', customerId)
-    .where('revoked_at', 'is', null)
-    .returning('id')
-    .executeTakeFirst();
-  if (!row) throw new NotFound('Session');
-  await audit(s, customerId, now, 'session.ended', actor, { sessionId, reason: 'revoked' });
+  if (!(await endSession(s, s.clock.now(), { id: sessionId, customerId }, 'revoked', actor))) throw new NotFound('Session');
 }
 
-async function audit(s: Services, customerId: string, at: Date, type: string, actor: string, data: Record<string, unknown>) {
-  await s.db.transaction().execute((tx) => appendAudit(tx, customerChain(customerId), at, { type, actor, data }));
+/**
+ * Ends the matching live session and records it in the customer's audit chain, in one transaction: no
+ * session ends unrecorded (logout, revocation, or found idle or past its lifetime). False when none matched.
+ */
+async function endSession(
+  s: Services,
+  now: Date,
+  match: { id?: string; tokenDigest?: string; rpId?: string; customerId?: string },
+  reason: string,
+  actor: string,
+): Promise<boolean> {
+  return s.db.transaction().execute(async (tx) => {
+    let q = tx.updateTable('sessions').set({ revoked_at: now, revoke_reason: reason }).where('revoked_at', 'is', null);
+    if (match.id) q = q.where('id', '=', match.id);
+    if (match.tokenDigest) q = q.where('token_digest', '=', match.tokenDigest);
+    if (match.rpId) q = q.where('rp_id', '=', match.rpId);
+    if (match.customerId) q = q.where('customer_id', '=', match.customerId);
+    const row = await q.returning(['id', 'customer_id']).executeTakeFirst();
+    if (!row) return false;
+    await appendAudit(tx, customerChain(row.customer_id), now, { type: 'session.ended', actor, data: { sessionId: row.id, reason } });
+    return true;
+  });
 }

@@ -582,6 +582,9 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
       expect(payment.status).toBe(401);
       expect(payment.body.code).toBe('ERR_SESSION_EXPIRED');
       expect((await introspect(t, session.token)).status).toBe(401);
+      // Its end is on the record, once, as the system's.
+      const ended = (await auditTypes(t, c)).filter((e) => e.type === 'session.ended');
+      expect(ended).toEqual([expect.objectContaining({ actor: 'system', data: { sessionId: session.id, reason: 'idle-timeout' } })]);
     });
 
     it('a session ends at its absolute lifetime (8 h) even when used all the time', async () => {
