@@ -1,4 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Conflict } from '../../src/core/errors.js';
+import { passwordMethod } from '../../src/methods/password/index.js';
+import type { AuthenticatorRow } from '../../src/store/schema.js';
 import {
   dummyHash,
   hashPassword,
@@ -94,5 +97,27 @@ describe('passwordPolicyError', () => {
     ['a passphrase without digits or capitals', 'le petit chat dort'],
   ])('accepts %s', (_name, pw) => {
     expect(passwordPolicyError(pw)).toBeNull();
+  });
+});
+
+describe('the password method under the customer’s lock', () => {
+  const ctx = {} as Parameters<NonNullable<typeof passwordMethod.check>>[0];
+  const row = (digest: string) => ({ secret_digest: digest }) as AuthenticatorRow;
+  const check = (a: AuthenticatorRow | null, pre: { ok: boolean; digest: string | null }) =>
+    passwordMethod.check!(ctx, a, { method: 'password', password: 'x' }, pre);
+
+  it('a right password checked against a hash replaced meanwhile is a conflict to retry, never a failure to count', () => {
+    expect(check(row('$argon2id$A'), { ok: true, digest: '$argon2id$A' })).toEqual({ ok: true, change: {} });
+    let thrown: unknown;
+    try {
+      check(row('$argon2id$B'), { ok: true, digest: '$argon2id$A' });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(Conflict);
+    expect((thrown as Conflict).code).toBe('ERR_CONCURRENT_CHANGE');
+    // A wrong password stays a failure, whatever happened to the hash; so does a customer without one.
+    expect(check(row('$argon2id$B'), { ok: false, digest: '$argon2id$A' })).toEqual({ ok: false });
+    expect(check(null, { ok: true, digest: '$argon2id$A' })).toEqual({ ok: false });
   });
 });

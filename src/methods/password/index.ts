@@ -1,3 +1,4 @@
+import { Conflict } from '../../core/errors.js';
 import type { AuthMethod } from '../types.js';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from './argon.js';
 
@@ -15,10 +16,15 @@ export const passwordMethod: AuthMethod<{ ok: boolean; digest: string | null }> 
     const ok = await verifyPassword(digest ?? (await DUMMY_HASH(deps.config.argon2)), proof.password ?? '');
     return { ok: ok && digest !== null, digest };
   },
-  // The hash checked before must still be the one stored (the commit re-checks it too).
+  // The hash checked before must still be the one stored (the commit re-checks it too). A right password
+  // checked against a hash replaced meanwhile (a rehash at new parameters, a change) is not a failure to
+  // count: the attempt is refused whole with a conflict, and tried again against the current hash.
   check(_ctx, authenticator, _proof, pre) {
-    const ok = !!pre && pre.ok && authenticator !== null && authenticator.secret_digest === pre.digest;
-    return ok ? { ok: true, change: {} } : { ok: false };
+    if (!pre?.ok || authenticator === null) return { ok: false };
+    if (authenticator.secret_digest !== pre.digest) {
+      throw new Conflict('ERR_CONCURRENT_CHANGE', "The customer's password changed during this attempt: try again.");
+    }
+    return { ok: true, change: {} };
   },
   async afterSuccess(deps, db, authenticator, proof) {
     const old = authenticator.secret_digest;
