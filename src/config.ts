@@ -155,6 +155,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       ...defaultAppPolicy,
       emailDelayHours: int(env, 'SESAME_APP_EMAIL_DELAY_HOURS', 72, 0, 24 * 30),
       branchWindowHours: int(env, 'SESAME_APP_BRANCH_WINDOW_HOURS', 24, 1, 24 * 7),
+      activationsPerDay: int(env, 'SESAME_APP_ACTIVATIONS_PER_DAY', 10, 1, 100),
       approvalSeconds: int(env, 'SESAME_APP_APPROVAL_SECONDS', 300, 30, 900),
       approvalRequestsPerWindow: int(env, 'SESAME_APP_APPROVALS_PER_WINDOW', 5, 1, 10_000),
       approvalWindowMinutes: int(env, 'SESAME_APP_APPROVAL_WINDOW_MINUTES', 10, 1, 24 * 60),

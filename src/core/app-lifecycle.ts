@@ -10,6 +10,11 @@ export interface AppPolicy {
   branchWindowHours: number;
   /** A self-service activation code lives this long. */
   selfServiceMinutes: number;
+  /**
+   * Self-service activations started per customer in 24 h: each sends an SMS code with 5 tries, so
+   * starting again and again would turn 5 guesses into any number, and the SMS into harassment.
+   */
+  activationsPerDay: number;
   /** An approval request waits this long for the customer. */
   approvalSeconds: number;
   /** Against push bombing: approval requests per customer per window. */
@@ -24,6 +29,7 @@ export const defaultAppPolicy: AppPolicy = {
   emailDelayHours: 72,
   branchWindowHours: 24,
   selfServiceMinutes: 15,
+  activationsPerDay: 10,
   approvalSeconds: 300,
   approvalRequestsPerWindow: 5,
   approvalWindowMinutes: 10,

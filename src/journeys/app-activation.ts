@@ -3,7 +3,7 @@ import QRCode from 'qrcode';
 import { appBranchSms, appConfirmationSms } from '../channels/app-texts.js';
 import { maskPhone } from '../channels/index.js';
 import { activationExpiry, eligibilityGaps, type EligibilityGap } from '../core/app-lifecycle.js';
-import { Conflict, Forbidden, NotFound, Unprocessable } from '../core/errors.js';
+import { Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable } from '../core/errors.js';
 import { keyedHash, newId, safeEqual } from '../crypto/tokens.js';
 import { parsePossessionKey, sealAppSecrets, type AppParams } from '../methods/app/keys.js';
 import type { Services } from '../context.js';
@@ -121,6 +121,22 @@ export async function startAppActivation(
   const row = await s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
     const customer = await lockCustomer(tx, c.customerId);
+    if (c.channel === 'self') {
+      const since = new Date(now.getTime() - 24 * 3_600_000);
+      const started = await tx
+        .selectFrom('app_activations')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('customer_id', '=', c.customerId)
+        .where('channel', '=', 'self')
+        .where('created_at', '>', since)
+        .executeTakeFirstOrThrow();
+      if (Number(started.n) >= s.config.app.activationsPerDay) {
+        throw new TooManyRequests(
+          'ERR_TOO_MANY_ACTIVATIONS',
+          `At most ${s.config.app.activationsPerDay} activations of the app can be started in 24 h: try again tomorrow, or activate it in a branch.`,
+        );
+      }
+    }
     const cancelled = await tx
       .updateTable('app_activations')
       .set({ status: 'cancelled' })

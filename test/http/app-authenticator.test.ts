@@ -529,6 +529,22 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     expect(await newPhone.pendingApprovals()).toHaveLength(1);
   });
 
+  it('at most 10 self-service activations a day per customer: starting again and again does not buy more SMS guesses', async () => {
+    const c = await customer();
+    const start = () => t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
+    for (let i = 0; i < 10; i++) expect((await start()).status).toBe(201);
+    const refused = await start();
+    expect(refused.status).toBe(429);
+    expect(refused.body.code).toBe('ERR_TOO_MANY_ACTIVATIONS');
+    // The branch, face to face, is still open.
+    const branch = await createAdvisor(t.sesame.services, { name: 'Agence', roles: ['app_enrolment'], channel: 'branch' });
+    expect(
+      (await t.api('POST', `/v1/advisor/customers/${c.id}/app-activations`, { faceToFace: true }, { auth: branch.token })).status,
+    ).toBe(201);
+    t.clock.advance(24 * 3_600_000 + 1000);
+    expect((await start()).status).toBe(201);
+  });
+
   it('an installation whose activation is abandoned (five wrong SMS codes, or a new activation started) is revoked with its keys', async () => {
     const c = await customer();
     const tryActivation = async () => {

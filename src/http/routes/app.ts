@@ -87,7 +87,7 @@ export async function appRoutes(app: FastifyInstance, s: Services): Promise<void
         'Self-service activation (or transfer, reinstall): an activation code and its QR code; the app confirms with a code sent to the secure mobile',
       params: IdParam,
       body: Type.Optional(StartBody),
-      response: { 201: Type.Ref(StartedActivationSchema), ...problems(400, 401, 404, 422) },
+      response: { 201: Type.Ref(StartedActivationSchema), ...problems(400, 401, 404, 422, 429) },
     },
     handler: async (req, reply) => {
       const body = (req.body ?? {}) as Static<typeof StartBody>;
