@@ -1,8 +1,8 @@
-import { sql } from 'kysely';
 import { parsePhoneNumberWithError } from 'libphonenumber-js';
 import { Conflict, InvalidRequest, NotFound } from '../core/errors.js';
 import { newId } from '../crypto/tokens.js';
 import type { Services } from '../context.js';
+import { queuePhoneChangeNotices } from './phone-change-notices.js';
 import { appendAudit, customerChain } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import type { CustomerRow } from '../store/schema.js';
@@ -126,42 +126,52 @@ export async function findCustomerByRef(db: Db, ref: string): Promise<CustomerRo
 
 export type CustomerPatch = Partial<Omit<CustomerInput, 'ref'>>;
 
-/** Updates facts from the bank's systems; each changed field name (never its value) is audited. */
+/**
+ * Updates facts from the bank's systems; each changed field name (never its value) is audited. A secure
+ * number replaced here (an advisor's screen, perhaps after a caller's story: seed 001's warning) is told to
+ * the old number and the email, as the customer's own change is, and starts the same cooling-off.
+ */
 export async function updateCustomer(s: Services, id: string, patch: CustomerPatch, actor: string): Promise<CustomerView> {
   const now = s.clock.now();
-  const set: Record<string, unknown> = { updated_at: now };
-  if (patch.displayName !== undefined) set.display_name = patch.displayName;
-  if (patch.email !== undefined) {
-    set.email = patch.email;
-    // The bank may say since when an address it already had is registered; a different address is new
-    // today, whatever is claimed (the 72 h an app activation waits for start now).
-    const since = patch.email ? (patch.emailSince ?? now.toISOString()) : null;
-    set.email_since = patch.email
-      ? sql`CASE WHEN email IS NOT NULL AND email IS DISTINCT FROM ${patch.email}::text THEN ${now}::timestamptz ELSE ${since}::timestamptz END`
-      : null;
-  }
-  if (patch.mobilePhone !== undefined) {
-    const phone = patch.mobilePhone ? normalisePhone(patch.mobilePhone, 'mobilePhone') : null;
-    set.mobile_phone = phone;
-    set.mobile_confirmed_at = phone ? now : null;
-    // A number replaced from the bank's systems (an advisor's screen, perhaps after a caller's story) starts
-    // the same cooling-off as one the customer changed: an SMS to it is not enough for what pays out.
-    set.secure_phone_changed_at = sql`CASE WHEN mobile_phone IS NOT NULL AND mobile_phone IS DISTINCT FROM ${phone}::text THEN ${now}::timestamptz ELSE secure_phone_changed_at END`;
-  }
-  if (patch.landline !== undefined) set.landline = patch.landline ? normalisePhone(patch.landline, 'landline') : null;
-  if (patch.hasActiveCard !== undefined) set.has_active_card = patch.hasActiveCard;
-  if (patch.remoteBanking !== undefined) set.remote_banking = patch.remoteBanking;
-  if (patch.locale !== undefined) set.locale = patch.locale;
-  if (patch.birthDate !== undefined) set.birth_date = patch.birthDate;
-  if (patch.emancipated !== undefined) set.emancipated = patch.emancipated;
-  return s.db.transaction().execute(async (tx) => {
-    const row = await tx.updateTable('customers').set(set).where('id', '=', id).returningAll().executeTakeFirst();
-    if (!row) throw new NotFound('Customer');
+  const phone = patch.mobilePhone === undefined ? undefined : patch.mobilePhone ? normalisePhone(patch.mobilePhone, 'mobilePhone') : null;
+  const landline = patch.landline === undefined ? undefined : patch.landline ? normalisePhone(patch.landline, 'landline') : null;
+  const result = await s.db.transaction().execute(async (tx) => {
+    const before = await tx.selectFrom('customers').select(['mobile_phone', 'email']).where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!before) throw new NotFound('Customer');
+    const set: Record<string, unknown> = { updated_at: now };
+    if (patch.displayName !== undefined) set.display_name = patch.displayName;
+    if (patch.email !== undefined) {
+      set.email = patch.email;
+      // The bank may say since when an address it already had is registered; a different address is new
+      // today, whatever is claimed (the 72 h an app activation waits for start now); the same address sent
+      // again without a date keeps its own.
+      if (!patch.email) set.email_since = null;
+      else if (before.email !== null && before.email !== patch.email) set.email_since = now;
+      else if (patch.emailSince) set.email_since = patch.emailSince;
+      else if (before.email === null) set.email_since = now;
+    }
+    const phoneReplaced = phone !== undefined && before.mobile_phone !== null && before.mobile_phone !== phone;
+    // The same number sent again (a nightly sync) changes nothing: not its yearly confirmation either.
+    if (phone !== undefined && phone !== before.mobile_phone) {
+      set.mobile_phone = phone;
+      set.mobile_confirmed_at = phone ? now : null;
+      if (phoneReplaced) set.secure_phone_changed_at = now;
+    }
+    if (landline !== undefined) set.landline = landline;
+    if (patch.hasActiveCard !== undefined) set.has_active_card = patch.hasActiveCard;
+    if (patch.remoteBanking !== undefined) set.remote_banking = patch.remoteBanking;
+    if (patch.locale !== undefined) set.locale = patch.locale;
+    if (patch.birthDate !== undefined) set.birth_date = patch.birthDate;
+    if (patch.emancipated !== undefined) set.emancipated = patch.emancipated;
+    const row = await tx.updateTable('customers').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     await appendAudit(tx, customerChain(id), now, {
       type: 'customer.updated',
       actor,
       data: { fields: Object.keys(patch).sort() },
     });
-    return customerView(row);
+    if (phoneReplaced) await queuePhoneChangeNotices(tx, s, row, before.mobile_phone!, now);
+    return { view: customerView(row), notified: phoneReplaced };
   });
+  if (result.notified) s.messagesQueued();
+  return result.view;
 }

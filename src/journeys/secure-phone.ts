@@ -1,4 +1,4 @@
-import { assertCountryAllowed, maskPhone, otpSms, parsePhone, securityChangeNotice } from '../channels/index.js';
+import { assertCountryAllowed, maskPhone, otpSms, parsePhone } from '../channels/index.js';
 import { Conflict, NotFound, Unprocessable } from '../core/errors.js';
 import type { OperationData } from '../core/operations.js';
 import { newId } from '../crypto/tokens.js';
@@ -11,6 +11,7 @@ import type { CustomerRow } from '../store/schema.js';
 import { lockSecurityState } from '../store/security-state.js';
 import { consumeStepUp } from './authentication-codes.js';
 import { customerView, findCustomer, type CustomerView } from './customers.js';
+import { queuePhoneChangeNotices } from './phone-change-notices.js';
 import { queueMessage } from './messages.js';
 import { assertSendLimits, type Locale } from './otp.js';
 
@@ -213,27 +214,7 @@ async function applyChange(tx: Db, s: Services, rpId: string, customer: Customer
   });
   await enqueueEvent(tx, now, { type: 'secure_phone.changed', rpId: null, data });
   // The old number and the email are told, with what to do if it was not the customer.
-  const notice = securityChangeNotice({
-    locale: customer.locale as Locale,
-    change: { kind: 'secure_phone', newPhone: newPhone as never },
-    at: now,
-    brand: s.config.channels.brand,
-  });
-  if (old)
-    await queueMessage(tx, s, {
-      customerId: customer.id,
-      purpose: 'notice:phone-changed',
-      now,
-      message: { kind: 'sms', to: old as never, text: notice.sms },
-    });
-  if (customer.email) {
-    await queueMessage(tx, s, {
-      customerId: customer.id,
-      purpose: 'notice:phone-changed',
-      now,
-      message: { kind: 'email', to: customer.email, ...notice.email },
-    });
-  }
+  await queuePhoneChangeNotices(tx, s, row, old, now);
   return customerView(row);
 }
 

@@ -120,8 +120,13 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     // The same number again changes nothing.
     expect((await t.api('PATCH', `/v1/customers/${c.id}`, { mobilePhone: c.mobile })).status).toBe(200);
     expect(await eligibility()).toMatchObject({ eligible: true });
-    const replaced = await t.api('PATCH', `/v1/customers/${c.id}`, { mobilePhone: `+3378765${String(4000 + seq).slice(-4)}` });
+    const newNumber = `+3378765${String(4000 + seq).slice(-4)}`;
+    const replaced = await t.api('PATCH', `/v1/customers/${c.id}`, { mobilePhone: newNumber });
     expect(replaced.status).toBe(200);
+    // The number being replaced is told, as when the customer changes it (seed 001); never the new number in full.
+    const notice = await nextSms(c.mobile!);
+    expect(notice).toMatch(/numéro|number/i);
+    expect(notice).not.toContain(newNumber.slice(3));
     expect(await eligibility()).toMatchObject({ eligible: false, missing: ['secure_phone_cooling_off'] });
     const refused = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
     expect(refused.status).toBe(422);
@@ -139,7 +144,9 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     const c = await customer({ hasActiveCard: false, email: 'old@example.org', emailSince: '2020-01-01T00:00:00Z' });
     const eligibility = async () => (await t.api('GET', `/v1/customers/${c.id}/app-eligibility`)).body;
     expect(await eligibility()).toMatchObject({ eligible: true });
-    // The same address with its date: still registered since then.
+    // The same address sent again, with or without its date (a nightly sync): still registered since then.
+    expect((await t.api('PATCH', `/v1/customers/${c.id}`, { email: 'old@example.org' })).status).toBe(200);
+    expect(await eligibility()).toMatchObject({ eligible: true });
     expect((await t.api('PATCH', `/v1/customers/${c.id}`, { email: 'old@example.org', emailSince: '2020-01-01T00:00:00Z' })).status).toBe(
       200,
     );
