@@ -111,7 +111,13 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
   const security = async (s: TestSesame, c: TestCustomer) => (await s.api('GET', `/v1/customers/${c.id}/security`)).body;
 
   const outbox = async (s: TestSesame, type: string, customerId: string) => {
-    const rows = await s.sesame.services.db.selectFrom('outbox_events').selectAll().where('type', '=', type).execute();
+    // In the order they were raised: without ORDER BY, PostgreSQL returns rows as they lie on disk.
+    const rows = await s.sesame.services.db
+      .selectFrom('outbox_events')
+      .selectAll()
+      .where('type', '=', type)
+      .orderBy('created_at')
+      .execute();
     return rows
       .map((r) => (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload) as { type: string; data: Record<string, unknown> })
       .filter((p) => p.data.customerId === customerId);
