@@ -133,6 +133,11 @@ async function main(argv: string[]): Promise<number> {
       case 'keys reseal': {
         const r = await resealAll(s);
         console.log(`${r.resealed} secrets re-encrypted with key-encryption key "${s.sealer.activeKeyId}".`);
+        console.log(
+          r.remaining === 0
+            ? 'Nothing is left under another key: the previous keys can be removed from SESAME_KEKS.'
+            : `${r.remaining} secrets are still under another key (changed during the pass?): run it again before removing a key.`,
+        );
         return 0;
       }
       case 'tokens import':

@@ -1,68 +1,65 @@
+import { sql } from 'kysely';
 import { Sealer } from '../crypto/seal.js';
-import { totpSealContext } from '../methods/totp/index.js';
+import { messageSealContext } from './messages.js';
+import { approvalCodeSealContext } from '../methods/app/keys.js';
 import type { Services } from '../context.js';
 
 /**
- * Re-encrypts every secret at rest with the active key-encryption key, after a new key was put first in
- * SESAME_KEKS. Once it reports nothing left under an old key, that key can be removed. Idempotent.
+ * Every column that holds a value sealed under a key-encryption key, with the context its value was
+ * sealed for (AES-GCM associated data: a value moved to another row does not open). A sealed column added
+ * to the schema belongs here, or `sesame keys reseal` would leave it under the old key.
  */
-export async function resealAll(s: Services): Promise<{ resealed: number }> {
+const SEALED_COLUMNS: {
+  table: string;
+  key: string;
+  column: string;
+  /** Other columns the context needs. */
+  also?: string[];
+  context: (row: Record<string, string>) => string;
+}[] = [
+  // Each kind of authenticator seals under "<kind>:<id>" (totp, hotp, ocra, app).
+  { table: 'authenticators', key: 'id', column: 'secret_sealed', also: ['kind'], context: (r) => `${r.kind}:${r.id}` },
+  { table: 'signing_keys', key: 'kid', column: 'private_sealed', context: (r) => `signing-key:${r.kid}` },
+  { table: 'relying_parties', key: 'id', column: 'webhook_secret_sealed', context: (r) => `webhook:${r.id}` },
+  { table: 'hardware_tokens', key: 'serial', column: 'secret_sealed', context: (r) => `token:${r.serial}` },
+  { table: 'server_secrets', key: 'name', column: 'sealed', context: (r) => `server-secret:${r.name}` },
+  { table: 'messages', key: 'id', column: 'payload_sealed', context: (r) => messageSealContext(r.id!) },
+  { table: 'app_push_subscriptions', key: 'authenticator_id', column: 'keys_sealed', context: (r) => `push:${r.authenticator_id}` },
+  { table: 'app_approvals', key: 'id', column: 'code_sealed', context: (r) => approvalCodeSealContext(r.id!) },
+];
+
+/**
+ * Re-encrypts every secret at rest with the active key-encryption key, after a new key was put first in
+ * SESAME_KEKS. Each value is replaced only if it is still the one read (a secret changed meanwhile — a
+ * PIN change, a new webhook secret — is sealed under the active key already and is not overwritten).
+ * `remaining` counts values still under another key afterwards: the old key can be removed once it is 0.
+ * Idempotent.
+ */
+export async function resealAll(s: Services): Promise<{ resealed: number; remaining: number }> {
   const active = s.sealer.activeKeyId;
-  const stale = (sealed: string | null): sealed is string => !!sealed && Sealer.keyIdOf(sealed) !== active;
-  const again = (sealed: string, context: string) => s.sealer.seal(s.sealer.open(sealed, context), context);
+  const stale = (sealed: string | null | undefined): sealed is string => !!sealed && Sealer.keyIdOf(sealed) !== active;
   let resealed = 0;
-  await s.db.transaction().execute(async (tx) => {
-    for (const a of await tx
-      .selectFrom('authenticators')
-      .select(['id', 'kind', 'secret_sealed'])
-      .where('secret_sealed', 'is not', null)
-      .execute()) {
-      if (!stale(a.secret_sealed)) continue;
-      // Each kind seals under its own context; TOTP is the only sealed kind so far.
-      const context = a.kind === 'totp' ? totpSealContext(a.id) : `${a.kind}:${a.id}`;
-      await tx
-        .updateTable('authenticators')
-        .set({ secret_sealed: again(a.secret_sealed, context) })
-        .where('id', '=', a.id)
-        .execute();
-      resealed++;
+  for (const c of SEALED_COLUMNS) {
+    // Table and column names come from the list above, never from input.
+    const columns = [c.key, c.column, ...(c.also ?? [])].map((name) => sql.ref(name));
+    const rows = await sql<Record<string, string>>`SELECT ${sql.join(columns)} FROM ${sql.table(c.table)}
+      WHERE ${sql.ref(c.column)} IS NOT NULL`.execute(s.db);
+    for (const row of rows.rows) {
+      const old = row[c.column];
+      if (!stale(old)) continue;
+      const context = c.context(row);
+      const fresh = s.sealer.seal(s.sealer.open(old, context), context);
+      const moved = await sql`UPDATE ${sql.table(c.table)} SET ${sql.ref(c.column)} = ${fresh}
+        WHERE ${sql.ref(c.key)} = ${row[c.key]} AND ${sql.ref(c.column)} = ${old}`.execute(s.db);
+      if (Number(moved.numAffectedRows ?? 0) === 1) resealed++;
     }
-    for (const k of await tx.selectFrom('signing_keys').select(['kid', 'private_sealed']).execute()) {
-      if (!stale(k.private_sealed)) continue;
-      await tx
-        .updateTable('signing_keys')
-        .set({ private_sealed: again(k.private_sealed, `signing-key:${k.kid}`) })
-        .where('kid', '=', k.kid)
-        .execute();
-      resealed++;
-    }
-    for (const rp of await tx.selectFrom('relying_parties').select(['id', 'webhook_secret_sealed']).execute()) {
-      if (!stale(rp.webhook_secret_sealed)) continue;
-      await tx
-        .updateTable('relying_parties')
-        .set({ webhook_secret_sealed: again(rp.webhook_secret_sealed, `webhook:${rp.id}`) })
-        .where('id', '=', rp.id)
-        .execute();
-      resealed++;
-    }
-    for (const t of await tx.selectFrom('hardware_tokens').select(['serial', 'secret_sealed']).execute()) {
-      if (!stale(t.secret_sealed)) continue;
-      await tx
-        .updateTable('hardware_tokens')
-        .set({ secret_sealed: again(t.secret_sealed, `token:${t.serial}`) })
-        .where('serial', '=', t.serial)
-        .execute();
-      resealed++;
-    }
-    for (const sec of await tx.selectFrom('server_secrets').selectAll().execute()) {
-      if (!stale(sec.sealed)) continue;
-      await tx
-        .updateTable('server_secrets')
-        .set({ sealed: again(sec.sealed, `server-secret:${sec.name}`) })
-        .where('name', '=', sec.name)
-        .execute();
-      resealed++;
-    }
-  });
-  return { resealed };
+  }
+  let remaining = 0;
+  for (const c of SEALED_COLUMNS) {
+    const rows = await sql<{
+      v: string;
+    }>`SELECT ${sql.ref(c.column)} AS v FROM ${sql.table(c.table)} WHERE ${sql.ref(c.column)} IS NOT NULL`.execute(s.db);
+    remaining += rows.rows.filter((r) => stale(r.v)).length;
+  }
+  return { resealed, remaining };
 }

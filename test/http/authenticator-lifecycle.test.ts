@@ -68,6 +68,19 @@ describe.each(databaseKinds)('key-encryption key rotation on %s', (kind) => {
   });
   afterAll(() => t?.close());
 
+  /** The code of a step-up (password + TOTP) to add an SMS number. */
+  async function stepUp(c: Awaited<ReturnType<TestSesame['newCustomerWithPasswordAndTotp']>>): Promise<string> {
+    const op = await t.createOperation(c.id, { type: 'manage_authenticators', action: 'add', kind: 'sms' });
+    const res = await t.api('POST', `/v1/operations/${op}/authenticate`, {
+      factors: [
+        { method: 'password', password: c.password },
+        { method: 'totp', code: c.nextCode() },
+      ],
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body.authenticationCode as string;
+  }
+
   it('sesame keys reseal re-encrypts every secret under the new key, after which the old key can go', async () => {
     const c = await t.newCustomerWithPasswordAndTotp();
     const s = t.sesame.services;
@@ -75,10 +88,31 @@ describe.each(databaseKinds)('key-encryption key rotation on %s', (kind) => {
       (await s.db.selectFrom('authenticators').select('secret_sealed').where('id', '=', c.totpId).executeTakeFirstOrThrow()).secret_sealed!;
     expect(Sealer.keyIdOf(await sealedSeed())).toBe('k1');
     // The server restarted with SESAME_KEKS="k2:…,k1:…".
+    // A message in the outbox (an SMS enrolment code) is sealed too.
+    const sms = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, {
+      method: 'sms',
+      phone: '+33611223344',
+      authenticationCode: await stepUp(c),
+    });
+    expect(sms.status, JSON.stringify(sms.body)).toBe(201);
+    const message = await s.db
+      .selectFrom('messages')
+      .select(['id', 'payload_sealed'])
+      .where('customer_id', '=', c.id)
+      .executeTakeFirstOrThrow();
+    expect(Sealer.keyIdOf(message.payload_sealed)).toBe('k1');
     const rotated = await createServices({ ...s.config, keks: [k2, k1] }, s.clock, s.store, null);
-    expect((await resealAll(rotated)).resealed).toBeGreaterThanOrEqual(3); // TOTP seed, signing key, hash key
-    expect((await resealAll(rotated)).resealed).toBe(0);
+    const first = await resealAll(rotated);
+    expect(first.resealed).toBeGreaterThanOrEqual(4); // TOTP seed, signing key, hash key, the message
+    expect(first.remaining).toBe(0);
+    expect(await resealAll(rotated)).toEqual({ resealed: 0, remaining: 0 });
     expect(Sealer.keyIdOf(await sealedSeed())).toBe('k2');
+    const resealedMessage = await s.db
+      .selectFrom('messages')
+      .select('payload_sealed')
+      .where('id', '=', message.id)
+      .executeTakeFirstOrThrow();
+    expect(new Sealer([k2]).open(resealedMessage.payload_sealed, `message:${message.id}`).toString('utf8')).toContain('+33611223344');
     // Only the new key is needed from now on.
     expect(new Sealer([k2]).open(await sealedSeed(), `totp:${c.totpId}`).toString('utf8')).toBe(c.secret);
     const onlyK2 = await createServices({ ...s.config, keks: [k2] }, s.clock, s.store, null);
