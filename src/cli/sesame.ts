@@ -29,7 +29,7 @@ const HELP = `Usage: sesame <command> [options]
                                         Start a TOTP enrolment; prints the otpauth:// URI and a QR code
   totp activate --customer REF --id AUTHENTICATOR_ID --code CODE
   rp create --name NAME                 Create a relying party; prints its API key once
-  advisors create --name N --roles unblock,read --channel branch|phone|fraud|admin
+  advisors create --name N --roles unblock,read,app_enrolment --channel branch|phone|fraud|admin
                                         Create an advisor; prints the token once
   keys rotate                           New signing key for authentication codes
   keys reseal                           Re-encrypt secrets at rest with the first key of SESAME_KEKS

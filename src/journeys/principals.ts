@@ -20,7 +20,8 @@ export interface Advisor {
   channel: string;
 }
 
-export const ADVISOR_ROLES = ['unblock', 'read'] as const;
+/** unblock: lift blocks; read: see a customer's security; app_enrolment: branch activation of the app, lifting its 72 h delay. */
+export const ADVISOR_ROLES = ['unblock', 'read', 'app_enrolment'] as const;
 export const ADVISOR_CHANNELS = ['branch', 'phone', 'fraud', 'admin'] as const;
 
 export async function createRelyingParty(s: Services, name: string, apiKey = newToken('sk')): Promise<RelyingParty & { apiKey: string }> {

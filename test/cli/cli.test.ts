@@ -45,6 +45,15 @@ describe('the sesame CLI on an embedded database', { timeout: 120_000 }, () => {
     expect(r.stdout).toMatch(/^API key \(shown once\): sk_\S+$/m);
   });
 
+  it('advisors create takes every role the advisor API checks, and refuses one it does not know', async () => {
+    const r = await run(['advisors', 'create', '--name', 'Agence Opéra', '--roles', 'app_enrolment,unblock', '--channel', 'branch']);
+    expect(r.code, r.all).toBe(0);
+    expect(r.stdout).toMatch(/^Token \(shown once\): adv_\S+$/m);
+    const bad = await run(['advisors', 'create', '--name', 'X', '--roles', 'superuser', '--channel', 'branch']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.all).toContain('Unknown role "superuser"');
+  });
+
   it('customers create registers the customer and prints it as JSON', async () => {
     const r = await run(['customers', 'create', '--ref', 'r1', '--name', 'Test']);
     expect(r.code, r.all).toBe(0);
