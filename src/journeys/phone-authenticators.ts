@@ -43,6 +43,15 @@ export async function enrolPhone(
       offer: 'voice',
     });
   }
+  // Calls go out before the number is proven: never to a premium-rate, shared-cost or other service
+  // number (toll fraud), only to a line a person answers.
+  if (c.method === 'voice' && parsed.lineType === 'other') {
+    throw new Unprocessable(
+      'ERR_NOT_A_PERSONAL_LINE',
+      'Codes are only called to a personal line (fixed, mobile or VoIP), not to a premium-rate, shared-cost or service number.',
+      { field: 'phone', lineType: parsed.lineType },
+    );
+  }
   const code = newOtpCode(s.config.otp.digits);
   const id = newId();
   const locale = c.locale ?? 'fr';

@@ -98,6 +98,21 @@ describe.each(databaseKinds)('codes by SMS and voice call, on %s', (kind) => {
     expect(paid.body.methods).toEqual(['voice']);
   });
 
+  it('no call goes to a premium-rate or shared-cost number (toll fraud): refused before anything is sent', async () => {
+    const c = await customerWithPassword();
+    for (const phone of ['08 99 12 34 56', '08 10 12 34 56']) {
+      const res = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, { method: 'voice', phone });
+      expect(res.status).toBe(422);
+      expect(res.body).toMatchObject({ code: 'ERR_NOT_A_PERSONAL_LINE', field: 'phone' });
+    }
+    const sent = await t.sesame.services.db.selectFrom('messages').select('id').where('customer_id', '=', c.id).execute();
+    expect(sent).toEqual([]);
+    // A VoIP line, which people answer, is fine.
+    expect((await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, { method: 'voice', phone: '09 70 12 34 56' })).status).toBe(
+      201,
+    );
+  });
+
   it('SMS is refused for a landline, with voice calls offered instead', async () => {
     const c = await customerWithPassword();
     const res = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, { method: 'sms', phone: LANDLINE });

@@ -60,6 +60,8 @@ function messageFor(code: string, m: ReturnType<typeof useI18n>['m']['errors']):
       return m.wrongCode;
     case 'ERR_NOT_A_MOBILE':
       return m.notAMobile;
+    case 'ERR_NOT_A_PERSONAL_LINE':
+      return m.notAPersonalLine;
     case 'ERR_INVALID_PHONE':
     case 'ERR_INVALID_PHONE_NUMBER':
       return m.invalidPhone;
