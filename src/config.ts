@@ -350,7 +350,7 @@ function durations(env: Env, name: string, dflt: number[]): number[] {
 /** "k2:base64,k1:base64" → keys; the first one is the active one. */
 function parseKeks(raw: string | undefined): Config['keks'] {
   if (!raw) return null;
-  return raw.split(',').map((entry) => {
+  const keks = raw.split(',').map((entry) => {
     const [id, b64] = entry.split(':');
     const key = Buffer.from(b64 ?? '', 'base64');
     if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
@@ -358,4 +358,8 @@ function parseKeks(raw: string | undefined): Config['keks'] {
     }
     return { id, key };
   });
+  if (new Set(keks.map((k) => k.id)).size !== keks.length) {
+    throw new ConfigError('SESAME_KEKS is refused: two keys have the same id (each key needs its own, e.g. k1, k2).');
+  }
+  return keks;
 }

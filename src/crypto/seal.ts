@@ -8,6 +8,9 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
  *
  * Format: `<kid>.<iv b64url>.<ciphertext‖tag b64url>`.
  */
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
 export class Sealer {
   readonly #keys: Map<string, Buffer>;
   readonly activeKeyId: string;
@@ -15,12 +18,14 @@ export class Sealer {
   constructor(keks: readonly { id: string; key: Buffer }[]) {
     if (keks.length === 0) throw new Error('At least one key-encryption key is needed.');
     this.#keys = new Map(keks.map((k) => [k.id, k.key]));
+    // A reused id would hide one key behind the other: values sealed under the hidden one would not open.
+    if (this.#keys.size !== keks.length) throw new Error('Two key-encryption keys have the same id.');
     this.activeKeyId = keks[0]!.id;
   }
 
   seal(plaintext: Buffer | string, context: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.activeKeyId)!, iv);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.#keys.get(this.activeKeyId)!, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(context, 'utf8'));
     const ct = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
     return `${this.activeKeyId}.${iv.toString('base64url')}.${ct.toString('base64url')}`;
@@ -31,10 +36,13 @@ export class Sealer {
     const key = kid ? this.#keys.get(kid) : undefined;
     if (!key || !ivB64 || !ctB64) throw new Error(`Cannot open a sealed secret (key ${kid ?? '?'} not loaded).`);
     const data = Buffer.from(ctB64, 'base64url');
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(ivB64, 'base64url'));
+    const iv = Buffer.from(ivB64, 'base64url');
+    // A full 128-bit tag and a 96-bit IV, always: GCM would otherwise accept a truncated tag.
+    if (iv.length !== IV_BYTES || data.length < TAG_BYTES) throw new Error('Cannot open a sealed secret (malformed).');
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(context, 'utf8'));
-    decipher.setAuthTag(data.subarray(data.length - 16));
-    return Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]);
+    decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(data.subarray(0, data.length - TAG_BYTES)), decipher.final()]);
   }
 
   /** The key id a sealed value was sealed with (for re-sealing after rotation). */

@@ -115,6 +115,12 @@ describe('configuration: production needs real keys and a real database', () => 
     }
   });
 
+  it('refuses two key-encryption keys with the same id', () => {
+    const key = () => Buffer.alloc(32, Math.floor(Math.random() * 255)).toString('base64');
+    expect(loadConfig({ SESAME_KEKS: `k2:${key()},k1:${key()}` }).keks?.map((k) => k.id)).toEqual(['k2', 'k1']);
+    expect(refusal({ SESAME_KEKS: `k1:${key()},k1:${key()}` }).message).toMatch(/two keys have the same id/);
+  });
+
   it('refuses production without SESAME_KEKS', () => {
     expect(refusal({ SESAME_MODE: 'production', DATABASE_URL: 'postgres://db/sesame' }).message).toMatch(/SESAME_KEKS is required/);
   });
