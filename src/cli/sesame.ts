@@ -84,6 +84,10 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'totp enrol': {
         const o = opts(args, { customer: 's', algorithm: 's', digits: 's', label: 's' });
+        // The same choices as the HTTP API: what authenticator apps and oathtool agree on.
+        if (o.algorithm && !['SHA1', 'SHA256', 'SHA512'].includes(o.algorithm))
+          throw new Error(`--algorithm must be SHA1, SHA256 or SHA512, not "${o.algorithm}".`);
+        if (o.digits && !['6', '7', '8'].includes(o.digits)) throw new Error(`--digits must be 6, 7 or 8, not "${o.digits}".`);
         const customer = await findCustomerByRef(s.db, req(o, 'customer'));
         const e = await enrolTotp(s, {
           rpId: 'cli',

@@ -81,6 +81,17 @@ describe('the sesame CLI on an embedded database', { timeout: 120_000 }, () => {
     expect(r.stdout).toContain(`sesame totp activate --customer r1 --id ${totpId}`);
   });
 
+  it('totp enrol refuses what the HTTP API refuses: 5 digits, an unknown algorithm', async () => {
+    for (const args of [
+      ['--digits', '5'],
+      ['--algorithm', 'MD5'],
+    ]) {
+      const r = await run(['totp', 'enrol', '--customer', 'r1', ...args]);
+      expect(r.code).not.toBe(0);
+      expect(r.all).toMatch(/must be/);
+    }
+  });
+
   it('totp activate accepts the code oathtool computes', async () => {
     // The next time step's code: the server accepts it (±1 step) for at least 60 s, however slowly the
     // command starts on a busy machine.
