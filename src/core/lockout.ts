@@ -86,7 +86,11 @@ export function registerSuccess(): LockoutState {
   return { ...initialLockoutState };
 }
 
-/** Lifting a block (temporary or permanent) after a secure procedure: a fresh start. */
-export function unblocked(): LockoutState {
-  return { ...initialLockoutState };
+/**
+ * Lifting a block after a secure procedure. A reinforced identity check (an ID document seen in branch or
+ * on video) is a fresh start; a lighter one (a call back to the registered number) lifts the block but
+ * keeps the ladder, so that someone who talked an advisor into it still goes on towards the permanent block.
+ */
+export function unblocked(state: LockoutState, reinforced: boolean): LockoutState {
+  return reinforced ? { ...initialLockoutState } : { ...initialLockoutState, blockLevel: state.blockLevel };
 }

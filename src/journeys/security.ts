@@ -81,7 +81,7 @@ export async function unblockCustomer(
         { field: 'identityCheck/method' },
       );
     }
-    await saveLockout(tx, customerId, unblocked(), now);
+    await saveLockout(tx, customerId, unblocked(state, REINFORCED_FOR_PERMANENT.includes(input.identityCheck.method)), now);
     const data = {
       customerId,
       wasPermanent: state.permanentlyBlocked,

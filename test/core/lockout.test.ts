@@ -145,11 +145,21 @@ describe('lockout: success and unblocking', () => {
     expect(again.last.blocked).toEqual({ until: at(900), permanent: false });
   });
 
-  it('an advisor unblock is a fresh start, even from a permanent block', () => {
+  it('an advisor unblock after a reinforced identity check is a fresh start, even from a permanent block', () => {
     const state: LockoutState = { failedCount: 0, blockLevel: 3, blockedUntil: null, permanentlyBlocked: true };
-    expect(isBlocked(unblocked(), NOW)).toBe(false);
-    expect(unblocked()).toEqual(initialLockoutState);
     expect(isBlocked(state, NOW)).toBe(true);
+    expect(unblocked(state, true)).toEqual(initialLockoutState);
+    expect(isBlocked(unblocked(state, true), NOW)).toBe(false);
+  });
+
+  it('a lighter unblock (a call back) lifts a temporary block but keeps the ladder: the next block is the longer one', () => {
+    const r = fail(5);
+    expect(r.state.blockLevel).toBe(1);
+    const lifted = unblocked(r.state, false);
+    expect(isBlocked(lifted, NOW)).toBe(false);
+    expect(lifted).toEqual({ ...initialLockoutState, blockLevel: 1 });
+    const next = fail(5, lifted, NOW);
+    expect(next.last.blocked).toEqual({ until: at(3600), permanent: false });
   });
 
   it('does not change the state it is given (pure)', () => {
