@@ -193,7 +193,9 @@ export async function activatePending(
         .executeTakeFirst();
       if (!a || a.kind !== kind || a.status === 'revoked') throw new NotFound('Authenticator');
       if (a.status !== 'pending') throw new Conflict('ERR_ALREADY_ACTIVE', 'This authenticator is already active.');
-      if (now.getTime() - new Date(a.created_at).getTime() > ENROLMENT_TTL_MS) {
+      // A code sent by SMS or call lives what the message says it does (the OTP lifetime, ≤ 5 minutes).
+      const ttlMs = kind === 'sms' || kind === 'voice' ? Math.min(ENROLMENT_TTL_MS, s.config.otp.ttlSeconds * 1000) : ENROLMENT_TTL_MS;
+      if (now.getTime() - new Date(a.created_at).getTime() > ttlMs) {
         throw new Conflict('ERR_ENROLMENT_EXPIRED', 'This enrolment has expired; start a new one.');
       }
       const params = a.params as { activationTries?: number };

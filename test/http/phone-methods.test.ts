@@ -98,6 +98,17 @@ describe.each(databaseKinds)('codes by SMS and voice call, on %s', (kind) => {
     expect(paid.body.methods).toEqual(['voice']);
   });
 
+  it('an enrolment code sent by SMS lives what its message says (the OTP lifetime), not the 10 minutes of an app enrolment', async () => {
+    const c = await customerWithPassword();
+    const enrol = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, { method: 'sms', phone: '06 12 34 99 01' });
+    expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
+    const code = smsCode((await nextEntry('+33612349901', seen)).text!);
+    t.clock.advanceSeconds(t.sesame.services.config.otp.ttlSeconds + 1);
+    const late = await t.api('POST', `/v1/customers/${c.id}/authenticators/${enrol.body.id}/activate`, { code });
+    expect(late.status).toBe(409);
+    expect(late.body.code).toBe('ERR_ENROLMENT_EXPIRED');
+  });
+
   it('no call goes to a premium-rate or shared-cost number (toll fraud): refused before anything is sent', async () => {
     const c = await customerWithPassword();
     for (const phone of ['08 99 12 34 56', '08 10 12 34 56']) {
