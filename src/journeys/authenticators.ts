@@ -43,6 +43,11 @@ export const authenticatorView = (a: AuthenticatorRow): AuthenticatorView => ({
 });
 
 export const ENROLMENT_TTL_MS = 10 * 60 * 1000;
+
+/** How long a pending enrolment waits for its first proof: a code sent by SMS or call lives what its message says. */
+export function enrolmentTtlMs(kind: string, config: Services['config']): number {
+  return kind === 'sms' || kind === 'voice' ? Math.min(ENROLMENT_TTL_MS, config.otp.ttlSeconds * 1000) : ENROLMENT_TTL_MS;
+}
 const MAX_ACTIVATION_TRIES = 5;
 
 export async function listAuthenticators(s: Services, customerId: string): Promise<AuthenticatorView[]> {
@@ -193,9 +198,7 @@ export async function activatePending(
         .executeTakeFirst();
       if (!a || a.kind !== kind || a.status === 'revoked') throw new NotFound('Authenticator');
       if (a.status !== 'pending') throw new Conflict('ERR_ALREADY_ACTIVE', 'This authenticator is already active.');
-      // A code sent by SMS or call lives what the message says it does (the OTP lifetime, ≤ 5 minutes).
-      const ttlMs = kind === 'sms' || kind === 'voice' ? Math.min(ENROLMENT_TTL_MS, s.config.otp.ttlSeconds * 1000) : ENROLMENT_TTL_MS;
-      if (now.getTime() - new Date(a.created_at).getTime() > ttlMs) {
+      if (now.getTime() - new Date(a.created_at).getTime() > enrolmentTtlMs(kind, s.config)) {
         throw new Conflict('ERR_ENROLMENT_EXPIRED', 'This enrolment has expired; start a new one.');
       }
       const params = a.params as { activationTries?: number };

@@ -4,7 +4,14 @@ import type { OperationData } from '../core/operations.js';
 import { newId } from '../crypto/tokens.js';
 import { newOtpCode, otpHash, sameHash } from '../methods/phone/codes.js';
 import type { Services } from '../context.js';
-import { activatePending, authenticatorView, insertAuthenticator, underStepUp, type AuthenticatorView } from './authenticators.js';
+import {
+  activatePending,
+  authenticatorView,
+  type AuthenticatorView,
+  enrolmentTtlMs,
+  insertAuthenticator,
+  underStepUp,
+} from './authenticators.js';
 import { queueMessage } from './messages.js';
 import { assertSendLimits, type Locale, type PhoneMethod, type PhoneParams, type VoiceMode } from './otp.js';
 
@@ -88,7 +95,7 @@ export async function enrolPhone(
     phone: parsed.e164,
     lineType: parsed.lineType,
     voiceMode: voiceMode ?? null,
-    activateBefore: new Date(new Date(row.created_at).getTime() + 10 * 60_000).toISOString(),
+    activateBefore: new Date(new Date(row.created_at).getTime() + enrolmentTtlMs(c.method, s.config)).toISOString(),
   };
 }
 

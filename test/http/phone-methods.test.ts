@@ -102,6 +102,8 @@ describe.each(databaseKinds)('codes by SMS and voice call, on %s', (kind) => {
     const c = await customerWithPassword();
     const enrol = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, { method: 'sms', phone: '06 12 34 99 01' });
     expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
+    const ttlMs = t.sesame.services.config.otp.ttlSeconds * 1000;
+    expect(enrol.body.activateBefore).toBe(new Date(t.clock.now().getTime() + ttlMs).toISOString());
     const code = smsCode((await nextEntry('+33612349901', seen)).text!);
     t.clock.advanceSeconds(t.sesame.services.config.otp.ttlSeconds + 1);
     const late = await t.api('POST', `/v1/customers/${c.id}/authenticators/${enrol.body.id}/activate`, { code });
