@@ -68,19 +68,6 @@ describe.each(databaseKinds)('key-encryption key rotation on %s', (kind) => {
   });
   afterAll(() => t?.close());
 
-  /** The code of a step-up (password + TOTP) to add an SMS number. */
-  async function stepUp(c: Awaited<ReturnType<TestSesame['newCustomerWithPasswordAndTotp']>>): Promise<string> {
-    const op = await t.createOperation(c.id, { type: 'manage_authenticators', action: 'add', kind: 'sms' });
-    const res = await t.api('POST', `/v1/operations/${op}/authenticate`, {
-      factors: [
-        { method: 'password', password: c.password },
-        { method: 'totp', code: c.nextCode() },
-      ],
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    return res.body.authenticationCode as string;
-  }
-
   it('sesame keys reseal re-encrypts every secret under the new key, after which the old key can go', async () => {
     const c = await t.newCustomerWithPasswordAndTotp();
     const s = t.sesame.services;
@@ -92,7 +79,7 @@ describe.each(databaseKinds)('key-encryption key rotation on %s', (kind) => {
     const sms = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, {
       method: 'sms',
       phone: '+33611223344',
-      authenticationCode: await stepUp(c),
+      authenticationCode: await t.authorise(c, { type: 'manage_authenticators', action: 'add', kind: 'sms' }),
     });
     expect(sms.status, JSON.stringify(sms.body)).toBe(201);
     const message = await s.db

@@ -32,18 +32,7 @@ describe.each(databaseKinds)('the secure phone number, on %s', (kind) => {
   }
   const codeIn = (text: string) => /Code (\d{6})/.exec(text)![1]!;
 
-  /** Authorises an operation with password + TOTP and returns its authentication code. */
-  async function authorise(c: TestCustomer, data: Record<string, unknown>) {
-    const op = await t.createOperation(c.id, data);
-    const res = await t.api('POST', `/v1/operations/${op}/authenticate`, {
-      factors: [
-        { method: 'password', password: c.password },
-        { method: 'totp', code: c.nextCode() },
-      ],
-    });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    return res.body.authenticationCode as string;
-  }
+  const authorise = (c: TestCustomer, data: Record<string, unknown>) => t.authorise(c, data);
 
   /** An adult with password, TOTP, an email and an SMS authenticator on the secure number. */
   async function customerWithSecurePhone(facts: Record<string, unknown> = { birthDate: '1980-05-01' }) {

@@ -50,6 +50,8 @@ export interface TestSesame {
   newCustomerWithPasswordAndTotp(opts?: { password?: string }): Promise<TestCustomer>;
   /** A login with password + a fresh TOTP code; returns the 200 body (authentication code and session). */
   login(c: TestCustomer, extra?: Record<string, unknown>): Promise<ApiResponse>;
+  /** Authorises an operation of this data with password + a fresh TOTP code (200 expected); returns its authentication code. */
+  authorise(c: TestCustomer, data: Record<string, unknown>): Promise<string>;
   /** Creates an operation (201 expected) and returns its id. */
   createOperation(customerId: string, data: Record<string, unknown>, sessionToken?: string): Promise<string>;
   /** Every secret this helper handed out or received (passwords, seeds, codes, tokens), for leak checks. */
@@ -136,8 +138,9 @@ export async function startSesame(kind: DatabaseKind, env: Record<string, string
     return customer;
   }
 
-  async function login(c: TestCustomer, extra: Record<string, unknown> = {}) {
-    const opId = await createOperation(c.id, { type: 'login' });
+  /** Password + a fresh TOTP code on an operation of this data. */
+  async function passwordAndTotp(c: TestCustomer, data: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+    const opId = await createOperation(c.id, data);
     const res = await api('POST', `/v1/operations/${opId}/authenticate`, {
       factors: [
         { method: 'password', password: c.password },
@@ -150,6 +153,12 @@ export async function startSesame(kind: DatabaseKind, env: Record<string, string
       if (res.body.session) secrets.add(res.body.session.token);
     }
     return res;
+  }
+
+  const login = (c: TestCustomer, extra: Record<string, unknown> = {}) => passwordAndTotp(c, { type: 'login' }, extra);
+
+  async function authorise(c: TestCustomer, data: Record<string, unknown>) {
+    return expectStatus(await passwordAndTotp(c, data), 200, `authorise ${String(data.type)}`).body.authenticationCode as string;
   }
 
   async function createOperation(customerId: string, data: Record<string, unknown>, sessionToken?: string) {
@@ -166,6 +175,7 @@ export async function startSesame(kind: DatabaseKind, env: Record<string, string
     api,
     newCustomerWithPasswordAndTotp,
     login,
+    authorise,
     createOperation,
     secrets,
     async close() {
