@@ -213,10 +213,12 @@ export async function confirmKeypad(s: Services, messageProviderId: string, digi
     .selectFrom('messages as m')
     .innerJoin('otp_challenges as c', 'c.id', 'm.challenge_id')
     .innerJoin('operations as o', 'o.id', 'c.operation_id')
-    .select(['c.id', 'c.code_hash', 'c.expires_at', 'c.used_at', 'c.confirmed_at', 'c.mode', 'o.id as op_id', 'o.link_hash'])
+    .innerJoin('authenticators as a', 'a.id', 'c.authenticator_id')
+    .select(['c.id', 'c.code_hash', 'c.expires_at', 'c.used_at', 'c.confirmed_at', 'c.mode', 'o.id as op_id', 'o.link_hash', 'a.params'])
     .where('m.provider_id', '=', messageProviderId)
     .executeTakeFirst();
-  const locale: Locale = 'fr';
+  // Said in the language the call was made in: the line's own.
+  const locale: Locale = (row?.params as { locale?: string } | undefined)?.locale === 'en' ? 'en' : 'fr';
   if (!row || row.mode !== 'keypad' || row.used_at || row.confirmed_at || new Date(row.expires_at) <= now)
     return keypadResult(locale, false);
   const ok = sameHash(otpHash(s.hashKey, row.id, { id: row.op_id, link_hash: row.link_hash }, digits.replace(/#$/, '')), row.code_hash);

@@ -275,6 +275,25 @@ describe.each(databaseKinds)('codes by SMS and voice call, on %s', (kind) => {
     expect(refused.status).toBe(401);
   });
 
+  it('keypad mode in English: the result is said in the line’s language too', async () => {
+    const c = await customerWithPassword();
+    const enrol = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, {
+      method: 'voice',
+      phone: '01 42 68 53 11',
+      voiceMode: 'keypad',
+      locale: 'en',
+    });
+    expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
+    const code = spokenCode(await answerAndListen((await nextEntry('+33142685311', seen)).id));
+    expect((await t.api('POST', `/v1/customers/${c.id}/authenticators/${enrol.body.id}/activate`, { code })).status).toBe(200);
+    const login = await t.createOperation(c.id, { type: 'login' });
+    const sent = await t.api('POST', `/v1/operations/${login}/challenges`, { method: 'voice' });
+    const call = await nextEntry('+33142685311', seen);
+    await answerAndListen(call.id);
+    const typed = await t.api('POST', `/dev/phone/api/calls/${call.id}/keys`, { keys: `${sent.body.displayCode}#` }, { auth: null });
+    expect(JSON.stringify(typed.body)).toContain('Thank you, your operation is confirmed.');
+  });
+
   it('an answering machine never hears the code', async () => {
     const c = await customerWithPassword();
     await enrolLandline(c.id);
