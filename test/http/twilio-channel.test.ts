@@ -130,6 +130,43 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
     expect(status.status).toBe(204);
   });
 
+  it('a code already used is not read out again: a late or replayed answer callback hangs up', async () => {
+    const c = await t.api('POST', '/v1/customers', { ref: `tw7-${Date.now()}`, displayName: 'Replayed Call' });
+    const id = c.body.id as string;
+    const readOut = (body: string) => /<Say[^>]*>(\d(?:, \d)+)<\/Say>/.exec(body)?.[1]?.replace(/, /g, '');
+    const answer = async (n: number) => {
+      const call = await placedCall(n);
+      const path = new URL(call.Url!).pathname;
+      return { path, twiml: (await providerPost(path, { CallSid: call.sid, AnsweredBy: 'human' })).body };
+    };
+    const enrol = await t.api('POST', `/v1/customers/${id}/authenticators/phone`, { method: 'voice', phone: '01 42 68 53 22' });
+    expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
+    const first = await answer(calls.length + 1);
+    expect(
+      (await t.api('POST', `/v1/customers/${id}/authenticators/${enrol.body.id}/activate`, { code: readOut(first.twiml) })).status,
+    ).toBe(200);
+    const password = 'correct horse battery staple 22';
+    expect((await t.api('POST', `/v1/customers/${id}/authenticators/password`, { password })).status).toBe(201);
+
+    const login = await t.createOperation(id, { type: 'login' });
+    const n = calls.length + 1;
+    expect((await t.api('POST', `/v1/operations/${login}/challenges`, { method: 'voice' })).status).toBe(201);
+    const call = await answer(n);
+    const code = readOut(call.twiml);
+    expect(code).toMatch(/^\d{6}$/);
+    const done = await t.api('POST', `/v1/operations/${login}/authenticate`, {
+      factors: [
+        { method: 'password', password },
+        { method: 'voice', code },
+      ],
+    });
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    const again = await providerPost(call.path, { CallSid: (await placedCall(n)).sid, AnsweredBy: 'human' });
+    expect(again.status).toBe(200);
+    expect(again.body).toContain('<Hangup/>');
+    expect(readOut(again.body)).toBeUndefined();
+  });
+
   it('an SMS the provider cannot deliver is marked so, and a call to the landline is offered instead', async () => {
     const c = await t.api('POST', '/v1/customers', { ref: `tw2-${Date.now()}`, displayName: 'Two Lines' });
     const id = c.body.id as string;

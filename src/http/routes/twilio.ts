@@ -48,9 +48,17 @@ export async function twilioRoutes(app: FastifyInstance, s: Services, authToken:
     preHandler: signed,
     handler: async (req, reply) => {
       const { messageId } = req.params as { messageId: string };
-      const row = await s.db.selectFrom('messages').select(['payload_sealed', 'channel']).where('id', '=', messageId).executeTakeFirst();
+      const row = await s.db
+        .selectFrom('messages as m')
+        .leftJoin('otp_challenges as c', 'c.id', 'm.challenge_id')
+        .select(['m.payload_sealed', 'm.channel', 'm.challenge_id', 'c.used_at', 'c.expires_at'])
+        .where('m.id', '=', messageId)
+        .executeTakeFirst();
       reply.type('text/xml');
       if (!row || row.channel !== 'voice') return renderTwiml([{ type: 'hangup' }], { language: 'fr-FR' });
+      // A code already used or expired is not read out again (a replayed or late callback): hang up.
+      if (row.challenge_id && (row.used_at || !row.expires_at || new Date(row.expires_at) <= s.clock.now()))
+        return renderTwiml([{ type: 'hangup' }], { language: 'fr-FR' });
       const message = JSON.parse(s.sealer.open(row.payload_sealed, messageSealContext(messageId)).toString('utf8')) as DeliveryMessage;
       if (message.kind !== 'voice') return renderTwiml([{ type: 'hangup' }], { language: 'fr-FR' });
       const params = req.body as Record<string, string>;
