@@ -96,30 +96,27 @@ export async function passkeyLogin(
   }
 
   const op = await createOperation(s, rpId, { customerId: key.customer_id, data: LOGIN });
-  // The challenge now belongs to this customer's login, where the ordinary assertion check consumes it.
-  const bound = await s.db
-    .updateTable('webauthn_challenges')
-    .set({ customer_id: key.customer_id, operation_id: op.id, purpose: 'authenticate' })
-    .where('id', '=', pending.id)
-    .where('purpose', '=', 'discover')
-    .where('used_at', 'is', null)
-    .where('expires_at', '>', s.clock.now())
-    .returning('id')
-    .executeTakeFirst();
-  if (!bound) {
-    // Another request answered with this challenge first: this login is not left waiting.
-    await cancelOperation(s, rpId, op.id).catch(() => undefined);
-    throw challengeGone();
-  }
   try {
+    // The challenge now belongs to this customer's login, where the ordinary assertion check consumes it.
+    const bound = await s.db
+      .updateTable('webauthn_challenges')
+      .set({ customer_id: key.customer_id, operation_id: op.id, purpose: 'authenticate' })
+      .where('id', '=', pending.id)
+      .where('purpose', '=', 'discover')
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', s.clock.now())
+      .returning('id')
+      .executeTakeFirst();
+    // Another request answered with this challenge first.
+    if (!bound) throw challengeGone();
     const result = await authenticateOperation(s, rpId, op.id, {
       factors: [{ method: 'webauthn', authenticatorId: key.id, credential: input.credential }],
       userAgent: input.userAgent,
     });
     return { customerId: key.customer_id, operationId: op.id, ...result };
   } catch (err) {
-    // The failure is counted and its challenge spent; the login created for it is of no further use to
-    // anyone (a new try asks for new options), so it does not stay pending until it expires.
+    // Refused for whatever reason (the failure counted, the challenge spent or taken), the login created
+    // for it is of no further use to anyone (a new try asks for new options): it does not stay pending.
     await cancelOperation(s, rpId, op.id).catch(() => undefined);
     throw err;
   }
