@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { Sealer } from '../crypto/seal.js';
+import { tokenSealContext } from './hardware-tokens.js';
 import { messageSealContext } from './messages.js';
 import { approvalCodeSealContext } from '../methods/app/keys.js';
 import type { Services } from '../context.js';
@@ -21,7 +22,7 @@ const SEALED_COLUMNS: {
   { table: 'authenticators', key: 'id', column: 'secret_sealed', also: ['kind'], context: (r) => `${r.kind}:${r.id}` },
   { table: 'signing_keys', key: 'kid', column: 'private_sealed', context: (r) => `signing-key:${r.kid}` },
   { table: 'relying_parties', key: 'id', column: 'webhook_secret_sealed', context: (r) => `webhook:${r.id}` },
-  { table: 'hardware_tokens', key: 'serial', column: 'secret_sealed', context: (r) => `token:${r.serial}` },
+  { table: 'hardware_tokens', key: 'serial', column: 'secret_sealed', context: (r) => tokenSealContext(r.serial!) },
   { table: 'server_secrets', key: 'name', column: 'sealed', context: (r) => `server-secret:${r.name}` },
   { table: 'messages', key: 'id', column: 'payload_sealed', context: (r) => messageSealContext(r.id!) },
   { table: 'app_push_subscriptions', key: 'authenticator_id', column: 'keys_sealed', context: (r) => `push:${r.authenticator_id}` },
