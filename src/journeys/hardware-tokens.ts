@@ -88,7 +88,7 @@ export async function importHardwareTokens(
   const seeds =
     input.format === 'csv'
       ? importTokenCsv(input.content)
-      : importPskc(input.content, {
+      : await importPskc(input.content, {
           ...(input.password !== undefined && { password: input.password }),
           ...(input.preSharedKeyHex !== undefined && { preSharedKey: Buffer.from(input.preSharedKeyHex, 'hex') }),
         });

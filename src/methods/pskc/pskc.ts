@@ -1,4 +1,5 @@
-import { createDecipheriv, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, createHmac, pbkdf2, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { SesameError } from '../../core/errors.js';
 import { parseOcraSuite } from '../ocra/ocra.js';
@@ -74,12 +75,13 @@ type XmlNode = Record<string, unknown>;
  * alone does not detect an altered file.
  *
  * @example
- * const seeds = importPskc(xml, { password: 'qwerty' });
+ * const seeds = await importPskc(xml, { password: 'qwerty' });
  * // [{ serial: '987654321', manufacturer: 'TokenVendorAcme', algorithm: 'hotp', secret: <Buffer …>, digits: 8, counter: 0, issuer: 'Example-Issuer' }]
  */
-export function importPskc(xml: string, options: PskcOptions = {}): TokenSeed[] {
+export async function importPskc(xml: string, options: PskcOptions = {}): Promise<TokenSeed[]> {
   const container = parseContainer(xml);
-  const crypto = containerCrypto(container, options);
+  const passwordKey = await derivePasswordKey(el(container, 'EncryptionKey'), options.password);
+  const crypto = containerCrypto(container, options, passwordKey);
   const seeds: TokenSeed[] = [];
   for (const pkg of all(container, 'KeyPackage')) {
     const device = el(pkg, 'DeviceInfo');
@@ -119,10 +121,10 @@ interface ContainerCrypto {
   open(value: XmlNode, field: string, keyId: string): Buffer;
 }
 
-function containerCrypto(container: XmlNode, options: PskcOptions): ContainerCrypto {
+function containerCrypto(container: XmlNode, options: PskcOptions, passwordKey: Buffer | undefined): ContainerCrypto {
   let encryptionKey: Buffer | undefined;
   let macKey: { key: Buffer; algorithm: string } | undefined;
-  const getKey = () => (encryptionKey ??= resolveEncryptionKey(el(container, 'EncryptionKey'), options));
+  const getKey = () => (encryptionKey ??= resolveEncryptionKey(el(container, 'EncryptionKey'), options, passwordKey));
   const getMac = () => (macKey ??= resolveMacKey(el(container, 'MACMethod'), getKey()));
   return {
     open(value, field, keyId) {
@@ -142,12 +144,11 @@ function containerCrypto(container: XmlNode, options: PskcOptions): ContainerCry
   };
 }
 
-function resolveEncryptionKey(encryptionKey: XmlNode | undefined, options: PskcOptions): Buffer {
+function resolveEncryptionKey(encryptionKey: XmlNode | undefined, options: PskcOptions, passwordKey: Buffer | undefined): Buffer {
   if (!encryptionKey) throw new TokenImportError('ERR_PSKC_INVALID', 'The file has encrypted values but no EncryptionKey.');
-  const derived = el(encryptionKey, 'DerivedKey');
-  if (derived) {
-    if (options.password === undefined) throw new TokenImportError('ERR_PSKC_KEY_REQUIRED', 'This PSKC file is protected by a password.');
-    return pbkdf2(derived, options.password);
+  if (el(encryptionKey, 'DerivedKey')) {
+    if (!passwordKey) throw new TokenImportError('ERR_PSKC_KEY_REQUIRED', 'This PSKC file is protected by a password.');
+    return passwordKey;
   }
   const keyName = text(el(encryptionKey, 'KeyName'));
   if (keyName !== undefined) {
@@ -159,7 +160,15 @@ function resolveEncryptionKey(encryptionKey: XmlNode | undefined, options: PskcO
   throw new TokenImportError('ERR_PSKC_UNSUPPORTED', 'Only pre-shared-key and password (PBKDF2) encryption are supported.');
 }
 
-function pbkdf2(derived: XmlNode, password: string): Buffer {
+const pbkdf2Async = promisify(pbkdf2);
+
+/**
+ * The key of a password-protected file, derived before the keys are read: up to 2 million iterations
+ * run on the thread pool, so an import never stalls the requests the server is answering meanwhile.
+ */
+async function derivePasswordKey(encryptionKey: XmlNode | undefined, password: string | undefined): Promise<Buffer | undefined> {
+  const derived = el(encryptionKey, 'DerivedKey');
+  if (!derived || password === undefined) return undefined;
   const method = el(derived, 'KeyDerivationMethod');
   if (attr(method, 'Algorithm') !== PBKDF2_URI)
     throw new TokenImportError('ERR_PSKC_UNSUPPORTED', 'Only PBKDF2 key derivation is supported.');
@@ -176,7 +185,7 @@ function pbkdf2(derived: XmlNode, password: string): Buffer {
   // RFC 8018: the PRF defaults to HMAC-SHA1.
   const prf = prfUri === undefined || prfUri === '' ? 'sha1' : HMACS[prfUri];
   if (!prf) throw new TokenImportError('ERR_PSKC_UNSUPPORTED', `Unsupported PBKDF2 PRF "${prfUri}".`);
-  return pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, keyLength, prf);
+  return pbkdf2Async(Buffer.from(password, 'utf8'), salt, iterations, keyLength, prf);
 }
 
 function resolveMacKey(method: XmlNode | undefined, encryptionKey: Buffer): { key: Buffer; algorithm: string } {
