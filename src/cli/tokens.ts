@@ -6,8 +6,9 @@ import { findCustomer, findCustomerByRef } from '../journeys/customers.js';
 import { assignHardwareToken, importHardwareTokens } from '../journeys/hardware-tokens.js';
 
 /** `sesame tokens …` usage lines, for the main help. */
-export const TOKENS_HELP = `  tokens import FILE [--format pskc|csv] [--password P] [--psk HEX]
-                                        Import hardware OATH tokens (all or nothing; format from the extension)
+export const TOKENS_HELP = `  tokens import FILE [--format pskc|csv] [--password-file F] [--psk-file F]
+                                        Import hardware OATH tokens (all or nothing; format from the extension);
+                                        the file's password or AES key (hex) is read from F, or stdin for -
   tokens assign SERIAL CUSTOMER [--authentication-code CODE]
                                         Assign a token in stock to a customer (id or ref), pending its first code`;
 
@@ -16,7 +17,7 @@ export const TOKENS_HELP = `  tokens import FILE [--format pskc|csv] [--password
  * the API), and assign a token to a customer at the branch counter.
  *
  * @example
- * sesame tokens import tokens.pskc --password qwerty
+ * printf %s "$PSKC_PASSWORD" | sesame tokens import tokens.pskc --password-file -
  * sesame tokens assign 987654321 alice-ref
  */
 export async function tokensCommand(s: Services, sub: string, args: string[]): Promise<number> {
@@ -25,20 +26,33 @@ export async function tokensCommand(s: Services, sub: string, args: string[]): P
       args,
       allowPositionals: true,
       strict: true,
-      options: { format: { type: 'string' }, password: { type: 'string' }, psk: { type: 'string' } },
+      options: {
+        format: { type: 'string' },
+        'password-file': { type: 'string' },
+        'psk-file': { type: 'string' },
+        // Refused with a pointer to the file options: a secret in the arguments shows in `ps` and shell history.
+        password: { type: 'string' },
+        psk: { type: 'string' },
+      },
     });
+    if (values.password !== undefined || values.psk !== undefined) {
+      throw new Error('A secret in the arguments shows in ps and shell history: use --password-file F or --psk-file F (- for stdin).');
+    }
     const file = positionals[0];
     if (!file || positionals.length > 1) throw new Error('Give one file: sesame tokens import FILE.');
     const format = values.format ?? (/\.csv$/i.test(file) ? 'csv' : 'pskc');
     if (format !== 'pskc' && format !== 'csv') throw new Error(`Unknown format "${format}" (pskc or csv).`);
-    if (values.psk !== undefined && !/^([0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$/.test(values.psk)) {
-      throw new Error('--psk must be an AES key of 16, 24 or 32 bytes in hex.');
+    if (values['password-file'] === '-' && values['psk-file'] === '-') throw new Error('Only one of the secrets can come from stdin.');
+    const password = values['password-file'] === undefined ? undefined : withoutFinalNewline(readSecret(values['password-file']));
+    const psk = values['psk-file'] === undefined ? undefined : readSecret(values['psk-file']).trim();
+    if (psk !== undefined && !/^([0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$/.test(psk)) {
+      throw new Error('--psk-file must hold an AES key of 16, 24 or 32 bytes in hex.');
     }
     const r = await importHardwareTokens(s, 'cli', {
       format,
       content: fs.readFileSync(file, 'utf8'),
-      password: values.password,
-      preSharedKeyHex: values.psk,
+      password,
+      preSharedKeyHex: psk,
     });
     console.log(`Imported ${r.imported} token(s): ${r.serials.join(', ')}`);
     return 0;
@@ -67,4 +81,14 @@ export async function tokensCommand(s: Services, sub: string, args: string[]): P
     `Activate before ${e.activateBefore}: POST /v1/customers/${customer.id}/authenticators/${e.id}/activate with the token's code.`,
   );
   return 0;
+}
+
+/** A secret from a file, or from stdin for `-` (file descriptor 0, read whole). */
+function readSecret(file: string): string {
+  return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+}
+
+/** `echo secret > file` adds a newline the secret does not have; other whitespace may be part of a password. */
+function withoutFinalNewline(text: string): string {
+  return text.replace(/\r?\n$/, '');
 }

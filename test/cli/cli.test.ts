@@ -26,8 +26,8 @@ describe('the sesame CLI on an embedded database', { timeout: 120_000 }, () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const run = async (args: string[], extraEnv: Record<string, string> = {}) => {
-    const r = await runCli(args, { ...env, ...extraEnv });
+  const run = async (args: string[], extraEnv: Record<string, string> = {}, stdin?: string) => {
+    const r = await runCli(args, { ...env, ...extraEnv }, { stdin });
     return { ...r, all: `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}` };
   };
 
@@ -105,13 +105,21 @@ describe('the sesame CLI on an embedded database', { timeout: 120_000 }, () => {
   it('tokens import reads a PSKC file (format from the extension, password-protected) and tokens assign gives one to a customer', async () => {
     const file = path.join(dir, 'tokens.xml');
     fs.copyFileSync(new URL('../fixtures/pskc/rfc6030-figure7.xml', import.meta.url), file);
-    const wrong = await run(['tokens', 'import', file, '--password', 'qwertz']);
+    // A password in the arguments would show in ps: refused before anything is read, and not echoed.
+    const inArgs = await run(['tokens', 'import', file, '--password', 'qwerty']);
+    expect(inArgs.code, inArgs.all).toBe(1);
+    expect(inArgs.stderr).toContain('--password-file');
+    expect(inArgs.all).not.toContain('qwerty');
+    const wrong = await run(['tokens', 'import', file, '--password-file', '-'], {}, 'qwertz\n');
     expect(wrong.code, wrong.all).toBe(1);
     expect(wrong.all).not.toContain('qwertz');
-    const r = await run(['tokens', 'import', file, '--password', 'qwerty']);
+    // From stdin, as `echo` sends it: the final newline is not part of the password.
+    const r = await run(['tokens', 'import', file, '--password-file', '-'], {}, 'qwerty\n');
     expect(r.code, r.all).toBe(0);
     expect(r.stdout).toContain('Imported 1 token(s): 987654321');
-    const again = await run(['tokens', 'import', file, '--password', 'qwerty']);
+    const passwordFile = path.join(dir, 'pskc-password');
+    fs.writeFileSync(passwordFile, 'qwerty', { mode: 0o600 });
+    const again = await run(['tokens', 'import', file, '--password-file', passwordFile]);
     expect(again.code, again.all).toBe(1);
     expect(again.stderr).toContain('987654321');
     const assigned = await run(['tokens', 'assign', '987654321', 'r1']);

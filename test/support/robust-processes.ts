@@ -30,9 +30,16 @@ export interface CliResult {
 }
 
 /** Runs `sesame <args>` to completion (`node --import tsx src/cli/sesame.ts`), killed after `timeoutMs`. */
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  options: { timeoutMs?: number; stdin?: string } = {},
+): Promise<CliResult> {
+  const { timeoutMs = 60_000, stdin } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdin is a pipe closed at once when there is nothing to send: the command reads an empty input.
+    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env, stdio: 'pipe' });
+    child.stdin.end(stdin ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
