@@ -43,6 +43,7 @@ const AUTHENTICATOR_NAMES: Record<Locale, Record<string, string>> = {
     password: 'mot de passe',
     totp: "application d'authentification",
     hotp: 'jeton physique',
+    ocra: 'jeton physique',
     sms: 'SMS',
     voice: 'appel vocal',
     app: 'application mobile',
@@ -53,6 +54,7 @@ const AUTHENTICATOR_NAMES: Record<Locale, Record<string, string>> = {
     password: 'password',
     totp: 'authenticator app',
     hotp: 'hardware token',
+    ocra: 'hardware token',
     sms: 'SMS',
     voice: 'voice call',
     app: 'mobile app',
@@ -105,7 +107,8 @@ export function describeOperation(data: OperationData, locale: Locale): string {
       const verb = fr
         ? { add: 'ajout', remove: 'suppression', regenerate: 'renouvellement' }[data.action]
         : { add: 'adding', remove: 'removing', regenerate: 'renewing' }[data.action];
-      return fr ? `${verb} d'un moyen d'authentification (${name})` : `${verb} a sign-in method (${name})`;
+      const what = data.target === undefined ? name : `${name} ${data.target}`;
+      return fr ? `${verb} d'un moyen d'authentification (${what})` : `${verb} a sign-in method (${what})`;
     }
   }
 }

@@ -95,6 +95,15 @@ export function parsePhone(input: string, defaultCountry?: CountryCode): ParsedP
   };
 }
 
+/** Whether `raw`, in whatever format the customer typed it, is the number `e164` (false for any unparsable input). */
+export function isSamePhone(raw: string, e164: string, defaultCountry?: CountryCode): boolean {
+  try {
+    return parsePhone(raw, defaultCountry).e164 === e164;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Refuses numbers outside the countries the bank serves: SMS pumping and toll fraud send codes to premium
  * ranges abroad (+1 876 is Jamaica, not the US, hence a check by country rather than by calling code).

@@ -84,6 +84,9 @@ export const OperationData = Type.Union([
   typed('manage_authenticators', {
     action: Type.Union([Type.Literal('add'), Type.Literal('remove'), Type.Literal('regenerate')]),
     kind: Type.String({ pattern: '^[a-z_]{2,32}$' }),
+    // What is added, when it is not made here: the phone number of an SMS or voice method, the serial of a
+    // hardware token. Shown to the customer, and the code then binds only that number or token.
+    target: Type.Optional(Text(64)),
   }),
 ]);
 export type OperationData = Static<typeof OperationData>;

@@ -67,7 +67,7 @@ export interface Payee {
 export type OperationData =
   | { type: 'login' }
   | { type: 'payment'; amount: Money; payee: Payee }
-  | { type: 'manage_authenticators'; action: 'add' | 'remove' | 'regenerate'; kind: string }
+  | { type: 'manage_authenticators'; action: 'add' | 'remove' | 'regenerate'; kind: string; target?: string }
   | { type: 'change_phone'; phone: string }
   /** A card payment on a merchant's website, sent to the customer's app (refusing it declares fraud). */
   | { type: 'online_card_payment'; amount: Money; payee: Payee };

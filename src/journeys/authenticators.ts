@@ -66,6 +66,17 @@ interface Change {
   rpId: string;
   customerId: string;
   authenticationCode?: string | undefined;
+  /** The number or token being added, that a step-up operation naming a `target` must name. */
+  target?: StepUpTarget;
+}
+
+/**
+ * The number or token an enrolment adds. A step-up operation that names a `target` authorises that one
+ * only; `matches` compares it as the customer saw it (a phone number in any format, say).
+ */
+export interface StepUpTarget {
+  value: string;
+  matches(declared: string): boolean;
 }
 
 /** Runs `body` in a transaction after the step-up check that a change of the customer's means requires. */
@@ -76,6 +87,7 @@ export async function underStepUp<T>(
   kind: string,
   body: (tx: Db, now: Date, bootstrap: boolean) => Promise<T>,
 ): Promise<T> {
+  const { target } = c;
   await findCustomer(s.db, c.customerId);
   return s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
@@ -98,11 +110,16 @@ export async function underStepUp<T>(
           `This customer can already authenticate: ${action} of a ${kind} needs the authentication code of a manage_authenticators operation.`,
           {
             field: 'authenticationCode',
-            operation: { type: 'manage_authenticators', action, kind },
+            operation: { type: 'manage_authenticators', action, kind, ...(target && { target: target.value }) },
           },
         );
       }
-      await consumeStepUp(tx, s, c.rpId, c.customerId, c.authenticationCode, { type: 'manage_authenticators', action, kind });
+      await consumeStepUp(tx, s, c.rpId, c.customerId, c.authenticationCode, {
+        type: 'manage_authenticators',
+        action,
+        kind,
+        ...(target && { data: (d) => d.target === undefined || target.matches(String(d.target)) }),
+      });
     }
     return body(tx, now, !canDoSca);
   });

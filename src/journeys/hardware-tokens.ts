@@ -217,7 +217,8 @@ export async function assignHardwareToken(
   const before = await s.db.selectFrom('hardware_tokens').selectAll().where('serial', '=', c.serial).executeTakeFirst();
   if (!before) throw new NotFound('Hardware token');
   await assertAssignable(s.db, before);
-  return underStepUp(s, c, 'add', kindOf(before), async (tx, now) => {
+  const target = { value: c.serial, matches: (declared: string) => declared === c.serial };
+  return underStepUp(s, { ...c, target }, 'add', kindOf(before), async (tx, now) => {
     const token = await tx.selectFrom('hardware_tokens').selectAll().where('serial', '=', c.serial).forUpdate().executeTakeFirstOrThrow();
     await assertAssignable(tx, token);
     const p = token.params as Record<string, unknown>;

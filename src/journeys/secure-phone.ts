@@ -1,4 +1,4 @@
-import { assertCountryAllowed, maskPhone, otpSms, parsePhone } from '../channels/index.js';
+import { assertCountryAllowed, isSamePhone, maskPhone, otpSms, parsePhone } from '../channels/index.js';
 import { Conflict, NotFound, Unprocessable } from '../core/errors.js';
 import type { OperationData } from '../core/operations.js';
 import { newId } from '../crypto/tokens.js';
@@ -66,7 +66,7 @@ export async function startPhoneChange(
     await lockCustomer(tx, c.customerId);
     const claims = await consumeStepUp(tx, s, c.rpId, c.customerId, c.authenticationCode, {
       type: 'change_phone',
-      data: (d) => samePhone(s, String(d.phone ?? ''), phone.e164),
+      data: (d) => isSamePhone(String(d.phone ?? ''), phone.e164, s.config.channels.defaultCountry as never),
     });
     await assertIndependentOfOldNumber(tx, customer, claims.methods, claims.op);
     return proveNumber(tx, s, { ...c, customer, purpose: 'change', phone: phone.e164, now });
@@ -298,14 +298,6 @@ async function assertIndependentOfOldNumber(tx: Db, customer: CustomerRow, metho
     throw new Unprocessable('ERR_STEP_UP_MISMATCH', 'Changing the secure number cannot be authorised with a call to that number.', {
       field: 'authenticationCode',
     });
-  }
-}
-
-function samePhone(s: Services, raw: string, e164: string): boolean {
-  try {
-    return parsePhone(raw, s.config.channels.defaultCountry as never).e164 === e164;
-  } catch {
-    return false;
   }
 }
 

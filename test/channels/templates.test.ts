@@ -103,6 +103,13 @@ describe('describeOperation', () => {
     expect(describeOperation(ops[2]!, 'en')).toBe('bulk payment of €30.00 to 2 payees');
     expect(describeOperation(ops[6]!, 'fr')).toBe("ajout d'un moyen d'authentification (clé de sécurité)");
   });
+
+  it('names the number or token an enrolment adds, so the customer sees what the code is for', () => {
+    const sms: OperationData = { type: 'manage_authenticators', action: 'add', kind: 'sms', target: '+33611223344' };
+    expect(describeOperation(sms, 'fr')).toBe("ajout d'un moyen d'authentification (SMS +33611223344)");
+    const token: OperationData = { type: 'manage_authenticators', action: 'add', kind: 'ocra', target: '987654321' };
+    expect(describeOperation(token, 'en')).toBe('adding a sign-in method (hardware token 987654321)');
+  });
 });
 
 describe('securityChangeNotice', () => {

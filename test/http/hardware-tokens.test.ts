@@ -283,12 +283,25 @@ describe.each(databaseKinds)('hardware OATH tokens on %s', (kind) => {
       const noStepUp = await api('POST', `/v1/customers/${c.id}/authenticators/token`, { serial });
       expect(noStepUp.status).toBe(422);
       expect(noStepUp.body.code).toBe('ERR_STEP_UP_REQUIRED');
-      const stepUpOp = await t.createOperation(c.id, { type: 'manage_authenticators', action: 'add', kind: 'ocra' });
-      const stepUp = await authenticate(stepUpOp, [
-        { method: 'password', password: c.password },
-        { method: 'totp', code: c.nextCode() },
-      ]);
-      expect(stepUp.status).toBe(200);
+      expect(noStepUp.body.operation).toEqual({ type: 'manage_authenticators', action: 'add', kind: 'ocra', target: serial });
+      const stepUpFor = async (target: string) => {
+        const op = await t.createOperation(c.id, { type: 'manage_authenticators', action: 'add', kind: 'ocra', target });
+        const res = await authenticate(op, [
+          { method: 'password', password: c.password },
+          { method: 'totp', code: c.nextCode() },
+        ]);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        return res;
+      };
+      // The customer confirmed another token: this one is not assigned with that code.
+      const forAnother = await stepUpFor(`${serial}-other`);
+      const wrongToken = await api('POST', `/v1/customers/${c.id}/authenticators/token`, {
+        serial,
+        authenticationCode: forAnother.body.authenticationCode,
+      });
+      expect(wrongToken.status).toBe(422);
+      expect(wrongToken.body.code).toBe('ERR_STEP_UP_MISMATCH');
+      const stepUp = await stepUpFor(serial);
       const assigned = await api('POST', `/v1/customers/${c.id}/authenticators/token`, {
         serial,
         authenticationCode: stepUp.body.authenticationCode,

@@ -939,6 +939,30 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
       expect((await consume(t, payment.code, PAYMENT)).status).toBe(200);
     });
 
+    it('a step-up that names the phone number authorises that number only, in whatever format it was typed', async () => {
+      const c = await t.newCustomerWithPasswordAndTotp();
+      const refused = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, { method: 'sms', phone: '+33 6 11 22 33 44' });
+      expect(refused.body.code).toBe('ERR_STEP_UP_REQUIRED');
+      // The error names the operation to authorise, number included, so the customer sees what is added.
+      expect(refused.body.operation).toEqual({ type: 'manage_authenticators', action: 'add', kind: 'sms', target: '+33611223344' });
+      const { code } = await authorise(t, c, { type: 'manage_authenticators', action: 'add', kind: 'sms', target: '06 11 22 33 44' });
+      const other = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, {
+        method: 'sms',
+        phone: '+33699887766',
+        authenticationCode: code,
+      });
+      expect(other.status).toBe(422);
+      expect(other.body.code).toBe('ERR_STEP_UP_MISMATCH');
+      // The refusal used nothing up: the same code adds the number it named.
+      const same = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, {
+        method: 'sms',
+        phone: '+33611223344',
+        authenticationCode: code,
+      });
+      expect(same.status, JSON.stringify(same.body)).toBe(201);
+      expect(same.body.phone).toBe('+33611223344');
+    });
+
     it('another customer’s code cannot enrol a TOTP', async () => {
       const [a, b] = [await t.newCustomerWithPasswordAndTotp(), await t.newCustomerWithPasswordAndTotp()];
       const { code } = await authorise(t, a, { type: 'manage_authenticators', action: 'add', kind: 'totp' });

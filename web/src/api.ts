@@ -94,7 +94,8 @@ export interface WaysIn {
 }
 
 export type StepUpOperation =
-  { type: 'manage_authenticators'; action: 'add'; kind: 'totp' | 'sms' | 'voice' | 'webauthn' } | { type: 'change_phone'; phone: string };
+  | { type: 'manage_authenticators'; action: 'add'; kind: 'totp' | 'sms' | 'voice' | 'webauthn'; target?: string }
+  | { type: 'change_phone'; phone: string };
 
 export interface PhoneProof {
   id: string;

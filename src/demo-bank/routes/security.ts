@@ -26,6 +26,8 @@ const StepUpStartBody = Type.Union([
     type: Type.Literal('manage_authenticators'),
     action: Type.Literal('add'),
     kind: Type.Union([Type.Literal('totp'), Type.Literal('sms'), Type.Literal('voice'), Type.Literal('webauthn')]),
+    /** The phone number an SMS or voice enrolment adds. */
+    target: Type.Optional(Type.String({ minLength: 3, maxLength: 40 })),
   }),
   Type.Object({ type: Type.Literal('change_phone'), phone: Type.String({ minLength: 3, maxLength: 40 }) }),
 ]);
@@ -94,7 +96,7 @@ export function securityRoutes(app: FastifyInstance, ctx: BankContext): void {
     const { customer, session } = await requireCustomer(ctx, request, reply);
     const { method, phone, voiceMode, label, locale, stepUp } = request.body;
     const authenticationCode = stepUp
-      ? await stepUpCode(ctx, session, customer, { type: 'manage_authenticators', action: 'add', kind: method }, stepUp)
+      ? await stepUpCode(ctx, session, customer, { type: 'manage_authenticators', action: 'add', kind: method, target: phone }, stepUp)
       : undefined;
     const enrolment = await ctx.sesame.enrolPhone(customer.id, {
       method,

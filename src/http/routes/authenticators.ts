@@ -19,7 +19,7 @@ const StepUp = {
       minLength: 10,
       maxLength: 4096,
       description:
-        'Required once the customer can already authenticate: the authentication code of a manage_authenticators operation for this change',
+        'Required once the customer can already authenticate: the authentication code of a manage_authenticators operation for this change. An operation whose `target` names the phone number (SMS, voice) authorises that number only.',
     }),
   ),
 };

@@ -83,7 +83,7 @@ export async function hardwareTokenRoutes(app: FastifyInstance, s: Services): Pr
       tags,
       summary: 'Assign a hardware token to the customer: a pending authenticator, active after a first code (HOTP/TOTP) or response (OCRA)',
       description:
-        'Once the customer can already authenticate, needs the authentication code of a manage_authenticators operation {action: add, kind: hotp|ocra|totp}. For OCRA, type `activationChallenge` on the token and activate with its response.',
+        'Once the customer can already authenticate, needs the authentication code of a manage_authenticators operation {action: add, kind: hotp|ocra|totp}; with `target` set to the serial, the code authorises this token only. For OCRA, type `activationChallenge` on the token and activate with its response.',
       params: IdParam,
       body: Type.Object(
         {

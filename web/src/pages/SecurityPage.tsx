@@ -318,9 +318,10 @@ function PhoneEnrolmentCard({
   onClose(): void;
 }) {
   const { m, lang } = useI18n();
-  const operation: StepUpOperation = { type: 'manage_authenticators', action: 'add', kind };
   const methods = choicesFor(ways, 'manage_authenticators');
   const [phone, setPhone] = useState('');
+  // The number is part of what the customer confirms: the step-up authorises this number only.
+  const operation: StepUpOperation = { type: 'manage_authenticators', action: 'add', kind, ...(phone ? { target: phone } : {}) };
   const [voiceMode, setVoiceMode] = useState<'read-out' | 'keypad'>('read-out');
   const [stepUp, setStepUp] = useState<StepUpState>(() => newStepUp(methods));
   const [enrolment, setEnrolment] = useState<PhoneEnrolment | null>(null);
