@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { parsePhoneNumberWithError } from 'libphonenumber-js';
 import { Conflict, InvalidRequest, NotFound } from '../core/errors.js';
 import { newId } from '../crypto/tokens.js';
@@ -5,6 +6,7 @@ import type { Services } from '../context.js';
 import { queuePhoneChangeNotices } from './phone-change-notices.js';
 import { appendAudit, customerChain } from '../store/audit.js';
 import type { Db } from '../store/db.js';
+import { enqueueEvent } from '../store/outbox.js';
 import type { CustomerRow } from '../store/schema.js';
 
 /** The facts SCA needs about a customer; the bank's systems are their source. */
@@ -112,6 +114,28 @@ export async function createCustomer(s: Services, input: CustomerInput, actor: s
   });
 }
 
+/**
+ * The bank says a number is no longer the customer's: codes stop going to it, by SMS or by call. The new
+ * number is not enrolled in its place: it has proven nothing yet (the customer enrols it, or changes the
+ * secure number with a code sent to it).
+ */
+async function revokeCodesTo(tx: Db, c: { customerId: string; phone: string; actor: string; now: Date }): Promise<void> {
+  const methods = await tx
+    .selectFrom('authenticators')
+    .select(['id', 'kind', 'category', 'status'])
+    .where('customer_id', '=', c.customerId)
+    .where('kind', 'in', ['sms', 'voice'])
+    .where('status', '!=', 'revoked')
+    .where(sql<string>`params->>'phone'`, '=', c.phone)
+    .execute();
+  for (const a of methods) {
+    await tx.updateTable('authenticators').set({ status: 'revoked', revoked_at: c.now }).where('id', '=', a.id).execute();
+    const data = { customerId: c.customerId, authenticatorId: a.id, kind: a.kind, category: a.category, reason: 'number_replaced' };
+    await appendAudit(tx, customerChain(c.customerId), c.now, { type: 'authenticator.revoked', actor: c.actor, data });
+    if (a.status === 'active') await enqueueEvent(tx, c.now, { type: 'authenticator.removed', rpId: null, data });
+  }
+}
+
 export async function findCustomer(db: Db, id: string): Promise<CustomerRow> {
   const row = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFound('Customer');
@@ -129,7 +153,8 @@ export type CustomerPatch = Partial<Omit<CustomerInput, 'ref'>>;
 /**
  * Updates facts from the bank's systems; each changed field name (never its value) is audited. A secure
  * number replaced here (an advisor's screen, perhaps after a caller's story: seed 001's warning) is told to
- * the old number and the email, as the customer's own change is, and starts the same cooling-off.
+ * the old number and the email, as the customer's own change is, and starts the same cooling-off; the
+ * SMS and call methods on the old number are revoked.
  */
 export async function updateCustomer(s: Services, id: string, patch: CustomerPatch, actor: string): Promise<CustomerView> {
   const now = s.clock.now();
@@ -169,7 +194,10 @@ export async function updateCustomer(s: Services, id: string, patch: CustomerPat
       actor,
       data: { fields: Object.keys(patch).sort() },
     });
-    if (phoneReplaced) await queuePhoneChangeNotices(tx, s, row, before.mobile_phone!, now);
+    if (phoneReplaced) {
+      await revokeCodesTo(tx, { customerId: id, phone: before.mobile_phone!, actor, now });
+      await queuePhoneChangeNotices(tx, s, row, before.mobile_phone!, now);
+    }
     return { view: customerView(row), notified: phoneReplaced };
   });
   if (result.notified) s.messagesQueued();

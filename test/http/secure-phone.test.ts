@@ -159,6 +159,32 @@ describe.each(databaseKinds)('the secure phone number, on %s', (kind) => {
     expect(res.body.code).toBe('ERR_STEP_UP_MISMATCH');
   });
 
+  it('a number the bank replaces gets no more codes: its SMS method is revoked, the new number is not enrolled unproven', async () => {
+    const c = await customerWithSecurePhone();
+    const sms = async () =>
+      ((await t.api('GET', `/v1/customers/${c.id}/authenticators`)).body.items as { id: string; kind: string; phone?: string }[]).filter(
+        (a) => a.kind === 'sms',
+      );
+    const [method] = await sms();
+    expect(method).toBeDefined();
+    // The nightly sync sends the same number again: nothing changes.
+    expect((await t.api('PATCH', `/v1/customers/${c.id}`, { mobilePhone: '06 12 34 56 78' })).status).toBe(200);
+    expect(await sms()).toHaveLength(1);
+    expect((await t.api('PATCH', `/v1/customers/${c.id}`, { mobilePhone: NEW })).status).toBe(200);
+    expect(await sms()).toEqual([]);
+    // The last message to the old number is the notice of the change, never a code.
+    expect((await nextEntry(OLD)).text).not.toMatch(/Code \d{6}/);
+    const op = await t.createOperation(c.id, { type: 'login' });
+    const challenge = await t.api('POST', `/v1/operations/${op}/challenges`, { method: 'sms', authenticatorId: method!.id });
+    expect(challenge.status).toBeGreaterThanOrEqual(400);
+    expect(challenge.status).toBeLessThan(500);
+    // The customer's other means are untouched: password and TOTP still log in.
+    expect((await t.api('GET', `/v1/customers/${c.id}/authenticators`)).body.items.map((a: { kind: string }) => a.kind).sort()).toEqual([
+      'password',
+      'totp',
+    ]);
+  });
+
   it('a minor who is not emancipated is refused with the reason; an emancipated one may go on', async () => {
     const minor = await customerWithSecurePhone({ birthDate: '2012-03-01' });
     const refused = await t.api('POST', `/v1/customers/${minor.id}/secure-phone/change`, {

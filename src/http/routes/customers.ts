@@ -55,6 +55,8 @@ export async function customerRoutes(app: FastifyInstance, s: Services): Promise
     schema: {
       tags,
       summary: 'Update customer facts',
+      description:
+        'A secure mobile number replaced here is told to the old number and the email, starts the cooling-off, and its SMS and call methods are revoked: the new number gets codes once the customer has proven it.',
       params: IdParam,
       body: Type.Partial(Type.Object(Facts), { additionalProperties: false, minProperties: 1 }),
       response: { 200: Type.Ref(CustomerSchema), ...problems(400, 401, 404) },
