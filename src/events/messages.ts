@@ -22,12 +22,18 @@ export async function dispatchDueMessages(s: Services): Promise<{ sent: number; 
   // The batch's messages go out together: at a provider's 100–300 ms per request, one after the other
   // would cap a process at a few messages a second.
   const errored = await sendTogether(claimed, 'message', async (m) => {
+    const at = s.clock.now();
+    if (m.payload_sealed === null) {
+      // Only messages that went out are erased: this one has nothing left to send.
+      await recordOutcome(s.db, { id: m.id }, { status: 'failed', updated_at: at, last_error: 'erased' }, 'failed');
+      failed++;
+      return;
+    }
     const message = withCallbacks(
       s,
       m.id,
       JSON.parse(s.sealer.open(m.payload_sealed, messageSealContext(m.id)).toString('utf8')) as DeliveryMessage,
     );
-    const at = s.clock.now();
     try {
       const receipt = await s.channels.send(message, { idempotencyKey: m.id });
       const state = {
@@ -100,9 +106,45 @@ async function recordOutcome(
     .execute();
 }
 
-/** The dispatcher loop: every second, and at once when a message was just queued. */
-export const startMessageLoop = (s: Services, intervalMs = 1000) =>
-  startDispatchLoop(async () => {
+/** How long a message's payload outlives its sending: codes expire within minutes, calls are answered sooner. */
+export const PAYLOAD_KEPT_MS = 60 * 60 * 1000;
+const ERASE_EVERY_MS = 60 * 1000;
+const ERASE_BATCH = 1000;
+
+/**
+ * Erases the payloads of messages sent (or given up) more than an hour ago: a code or a notice has no
+ * business at rest once it has gone out, even sealed. The record stays (destination, purpose, status:
+ * the limits per number count them). One batch per call, oldest first; returns how many were erased.
+ */
+export async function eraseSentPayloads(db: Db, now: Date): Promise<number> {
+  const before = new Date(now.getTime() - PAYLOAD_KEPT_MS);
+  const erased = await db
+    .updateTable('messages')
+    .set({ payload_sealed: null })
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('messages')
+        .select('id')
+        .where('payload_sealed', 'is not', null)
+        .where('created_at', '<', before)
+        .where('status', '!=', 'pending')
+        .orderBy('created_at')
+        .limit(ERASE_BATCH),
+    )
+    .executeTakeFirst();
+  return Number(erased.numUpdatedRows);
+}
+
+/** The dispatcher loop: every second, and at once when a message was just queued; erasure once a minute. */
+export const startMessageLoop = (s: Services, intervalMs = 1000) => {
+  let erasedAt = -Infinity;
+  return startDispatchLoop(async () => {
     const r = await dispatchDueMessages(s);
+    const now = s.clock.now();
+    if (now.getTime() - erasedAt >= ERASE_EVERY_MS) {
+      erasedAt = now.getTime();
+      await eraseSentPayloads(s.db, now);
+    }
     return r.sent + r.failed + r.errored;
   }, intervalMs);
+};

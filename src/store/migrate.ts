@@ -10,6 +10,7 @@ import * as m008 from './migrations/008-webauthn.js';
 import * as m009 from './migrations/009-codes-on-operations.js';
 import * as m010 from './migrations/010-passkey-login.js';
 import * as m011 from './migrations/011-destroy-revoked-secrets.js';
+import * as m012 from './migrations/012-erase-sent-messages.js';
 
 /** Migrations are listed here, in order, so that a bundled server needs no folder scan at run time. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '009-codes-on-operations': m009,
   '010-passkey-login': m010,
   '011-destroy-revoked-secrets': m011,
+  '012-erase-sent-messages': m012,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -206,7 +206,8 @@ export interface MessagesTable {
   channel: 'sms' | 'voice' | 'email';
   destination: string;
   purpose: string;
-  payload_sealed: string;
+  /** NULL once erased, an hour after it went out (see `eraseSentPayloads`). */
+  payload_sealed: string | null;
   status: string;
   provider_id: string | null;
   attempts: number;

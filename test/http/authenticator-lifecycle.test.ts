@@ -87,7 +87,7 @@ describe.each(databaseKinds)('key-encryption key rotation on %s', (kind) => {
       .select(['id', 'payload_sealed'])
       .where('customer_id', '=', c.id)
       .executeTakeFirstOrThrow();
-    expect(Sealer.keyIdOf(message.payload_sealed)).toBe('k1');
+    expect(Sealer.keyIdOf(message.payload_sealed!)).toBe('k1');
     const rotated = await createServices({ ...s.config, keks: [k2, k1] }, s.clock, s.store, null);
     const first = await resealAll(rotated);
     expect(first.resealed).toBeGreaterThanOrEqual(4); // TOTP seed, signing key, hash key, the message
@@ -99,7 +99,7 @@ describe.each(databaseKinds)('key-encryption key rotation on %s', (kind) => {
       .select('payload_sealed')
       .where('id', '=', message.id)
       .executeTakeFirstOrThrow();
-    expect(new Sealer([k2]).open(resealedMessage.payload_sealed, `message:${message.id}`).toString('utf8')).toContain('+33611223344');
+    expect(new Sealer([k2]).open(resealedMessage.payload_sealed!, `message:${message.id}`).toString('utf8')).toContain('+33611223344');
     // Only the new key is needed from now on.
     expect(new Sealer([k2]).open(await sealedSeed(), `totp:${c.totpId}`).toString('utf8')).toBe(c.secret);
     const onlyK2 = await createServices({ ...s.config, keks: [k2] }, s.clock, s.store, null);

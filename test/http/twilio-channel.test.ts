@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { twilioSignature } from '../../src/channels/index.js';
+import { eraseSentPayloads, PAYLOAD_KEPT_MS } from '../../src/events/messages.js';
 import { startSesame, type TestSesame } from '../support/sesame.js';
 
 /**
@@ -165,6 +166,37 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
     expect(again.status).toBe(200);
     expect(again.body).toContain('<Hangup/>');
     expect(readOut(again.body)).toBeUndefined();
+  });
+
+  it('an hour after a call went out its code is erased: the record stays, a late answer callback hangs up', async () => {
+    const c = await t.api('POST', '/v1/customers', { ref: `tw8-${Date.now()}`, displayName: 'Erased Call' });
+    const n = calls.length + 1;
+    const enrol = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'voice', phone: '01 42 68 53 33' });
+    expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
+    const call = await placedCall(n);
+    const path = new URL(call.Url!).pathname;
+    const messageId = path.split('/').pop()!;
+    const row = () =>
+      t.sesame.services.db
+        .selectFrom('messages')
+        .select(['payload_sealed', 'destination', 'purpose', 'status'])
+        .where('id', '=', messageId)
+        .executeTakeFirstOrThrow();
+    expect((await row()).payload_sealed).not.toBeNull();
+    // Within the hour the call can still be answered; a minute short of it, nothing is erased yet.
+    t.clock.advance(PAYLOAD_KEPT_MS - 60_000);
+    expect(await eraseSentPayloads(t.sesame.services.db, t.clock.now())).toBe(0);
+    expect((await providerPost(path, { CallSid: call.sid, AnsweredBy: 'human' })).body).toMatch(/\d, \d/);
+
+    t.clock.advance(2 * 60_000);
+    // The server's own loop erases it, once a minute: a queued message wakes it now.
+    t.sesame.services.messagesQueued();
+    await expect.poll(async () => (await row()).payload_sealed, { timeout: 5_000 }).toBeNull();
+    expect(await row()).toMatchObject({ destination: '+33142685333', purpose: 'otp:enrolment', status: 'queued' });
+    const late = await providerPost(path, { CallSid: call.sid, AnsweredBy: 'human' });
+    expect(late.status).toBe(200);
+    expect(late.body).toContain('<Hangup/>');
+    expect(late.body).not.toMatch(/\d, \d/);
   });
 
   it('an SMS the provider cannot deliver is marked so, and a call to the landline is offered instead', async () => {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { openStore, type StoreHandle } from '../../src/store/db.js';
+import { eraseSentPayloads, PAYLOAD_KEPT_MS } from '../../src/events/messages.js';
 import { migrateToLatest, migrateUpTo } from '../../src/store/migrate.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
 
@@ -92,5 +93,39 @@ describe.each(databaseKinds)('migrations on %s', (kind) => {
       ['old-pw', null, null],
       ['old-totp', null, null],
     ]);
+  });
+
+  it('012: payloads sent before the upgrade are erased an hour on, the records stay; a message still to send keeps its own', async () => {
+    const own = await createTestDatabase(kind);
+    const store = await openStore({ databaseUrl: own.databaseUrl, dataDir: null, migrate: false });
+    onTestFinished(async () => {
+      await store.close();
+      await own.cleanup();
+    });
+    await migrateUpTo(store.db, '011-destroy-revoked-secrets');
+    const sentAt = new Date('2026-11-20T10:00:00Z');
+    await sql`
+      INSERT INTO messages (id, customer_id, channel, destination, purpose, payload_sealed, status, attempts, next_attempt_at, created_at, updated_at)
+      VALUES ('sent', NULL, 'sms', '+33611223344', 'otp:login', 'sealed-sent', 'delivered', 1, ${sentAt}, ${sentAt}, ${sentAt}),
+             ('retrying', NULL, 'sms', '+33611223344', 'notice:secure_phone', 'sealed-retry', 'pending', 3, ${sentAt}, ${sentAt}, ${sentAt}),
+             ('recent', NULL, 'voice', '+33142685300', 'otp:login', 'sealed-recent', 'sent', 1, ${sentAt}, ${new Date(sentAt.getTime() + 50 * 60_000)}, ${sentAt})`.execute(
+      store.db,
+    );
+    expect(await migrateToLatest(store.db)).toContain('012-erase-sent-messages');
+    const payloads = async () =>
+      (await store.db.selectFrom('messages').select(['id', 'payload_sealed', 'status']).orderBy('id').execute()).map((m) => [
+        m.id,
+        m.payload_sealed,
+        m.status,
+      ]);
+    expect(await eraseSentPayloads(store.db, new Date(sentAt.getTime() + PAYLOAD_KEPT_MS + 1000))).toBe(1);
+    expect(await payloads()).toEqual([
+      ['recent', 'sealed-recent', 'sent'],
+      ['retrying', 'sealed-retry', 'pending'],
+      ['sent', null, 'delivered'],
+    ]);
+    // Nothing erased twice; the recent one goes when its hour is up.
+    expect(await eraseSentPayloads(store.db, new Date(sentAt.getTime() + 2 * PAYLOAD_KEPT_MS))).toBe(1);
+    expect((await payloads()).map(([, payload]) => payload)).toEqual([null, 'sealed-retry', null]);
   });
 });

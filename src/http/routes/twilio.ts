@@ -59,6 +59,8 @@ export async function twilioRoutes(app: FastifyInstance, s: Services, authToken:
       // A code already used or expired is not read out again (a replayed or late callback): hang up.
       if (row.challenge_id && (row.used_at || !row.expires_at || new Date(row.expires_at) <= s.clock.now()))
         return renderTwiml([{ type: 'hangup' }], { language: 'fr-FR' });
+      // Erased an hour after it went out: nothing left to read.
+      if (row.payload_sealed === null) return renderTwiml([{ type: 'hangup' }], { language: 'fr-FR' });
       const message = JSON.parse(s.sealer.open(row.payload_sealed, messageSealContext(messageId)).toString('utf8')) as DeliveryMessage;
       if (message.kind !== 'voice') return renderTwiml([{ type: 'hangup' }], { language: 'fr-FR' });
       const params = req.body as Record<string, string>;
