@@ -154,7 +154,7 @@ export async function enrolTotp(
   const customer = await findCustomer(s.db, c.customerId);
   const params: StoredTotpParams = { algorithm: c.algorithm ?? 'SHA1', digits: c.digits ?? 6, period: 30 };
   const secret = generateTotpSecret();
-  const row = await underStepUp(s, c, 'add', 'totp', async (tx, now) => {
+  const row = await underStepUp(s, c, 'add', 'totp', async (tx, now, bootstrap) => {
     const id = newId();
     return insertAuthenticator(tx, {
       id,
@@ -164,7 +164,8 @@ export async function enrolTotp(
       status: 'pending',
       now,
       secretSealed: s.sealer.seal(secret, totpSealContext(id)),
-      params: { ...params, activationTries: 0, bootstrap: false },
+      // Kept until activation, which records whether this binding was the bank's bootstrap.
+      params: { ...params, activationTries: 0, bootstrap },
     });
   });
   const otpauthUri = totpUri({ ...params, secretBase32: secret, issuer: s.config.totp.issuer, accountName: customer.external_ref });
@@ -237,7 +238,7 @@ export async function activatePending(
         .where('id', '=', a.id)
         .returningAll()
         .executeTakeFirstOrThrow();
-      await recordAdded(tx, c, row, now, false);
+      await recordAdded(tx, c, row, now, (a.params as { bootstrap?: boolean }).bootstrap === true);
       return authenticatorView(row);
     })
     .then((r) => {

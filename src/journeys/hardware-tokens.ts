@@ -218,7 +218,7 @@ export async function assignHardwareToken(
   if (!before) throw new NotFound('Hardware token');
   await assertAssignable(s.db, before);
   const target = { value: c.serial, matches: (declared: string) => declared === c.serial };
-  return underStepUp(s, { ...c, target }, 'add', kindOf(before), async (tx, now) => {
+  return underStepUp(s, { ...c, target }, 'add', kindOf(before), async (tx, now, bootstrap) => {
     const token = await tx.selectFrom('hardware_tokens').selectAll().where('serial', '=', c.serial).forUpdate().executeTakeFirstOrThrow();
     await assertAssignable(tx, token);
     const p = token.params as Record<string, unknown>;
@@ -234,7 +234,7 @@ export async function assignHardwareToken(
       status: 'pending',
       now,
       secretSealed: enrolment.sealed(s),
-      params: { ...enrolment.params, activationTries: 0, bootstrap: false },
+      params: { ...enrolment.params, activationTries: 0, bootstrap },
     });
     await tx.updateTable('hardware_tokens').set({ assigned_to_authenticator: id }).where('serial', '=', token.serial).execute();
     const data = { customerId: c.customerId, authenticatorId: id, kind, serial: token.serial };

@@ -74,7 +74,7 @@ export async function enrolPhone(
     value: parsed.e164,
     matches: (declared: string) => isSamePhone(declared, parsed.e164, s.config.channels.defaultCountry as never),
   };
-  const row = await underStepUp(s, { ...c, target }, 'add', c.method, async (tx, now) => {
+  const row = await underStepUp(s, { ...c, target }, 'add', c.method, async (tx, now, bootstrap) => {
     await assertSendLimits(tx, s, { operationId: null, customerId: c.customerId, destination: parsed.e164, now });
     const a = await insertAuthenticator(tx, {
       id,
@@ -83,7 +83,7 @@ export async function enrolPhone(
       label: c.label ?? (c.method === 'sms' ? 'SMS' : 'Appel vocal'),
       status: 'pending',
       now,
-      params: { ...params },
+      params: { ...params, bootstrap },
     });
     await queueMessage(tx, s, {
       customerId: c.customerId,

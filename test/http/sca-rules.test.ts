@@ -1003,6 +1003,32 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
       const activated = await t.api('POST', `/v1/customers/${p.id}/authenticators/${p.totpId}/activate`, { code: p.code() });
       expect(activated.status).toBe(200);
       expect(activated.body).toMatchObject({ kind: 'totp', category: 'possession', status: 'active' });
+      // Bound without step-up (the customer could not do SCA yet): the audit says it was the bank's bootstrap.
+      const added = async () =>
+        (await auditTypes(t, { id: p.id } as TestCustomer))
+          .filter((e) => e.type === 'authenticator.added' && e.data.kind === 'totp')
+          .sort((a, b) => a.seq - b.seq)
+          .map((e) => e.data.bootstrap);
+      expect(await added()).toEqual([true]);
+      // A second one, once the customer can do SCA, is bound under step-up: not a bootstrap.
+      t.clock.advanceSeconds(30);
+      const stepUpOp = await t.createOperation(p.id, { type: 'manage_authenticators', action: 'add', kind: 'totp' });
+      const stepUp = await authenticate(t, stepUpOp, [
+        { method: 'password', password: p.password },
+        { method: 'totp', code: p.code() },
+      ]);
+      expect(stepUp.status, JSON.stringify(stepUp.body)).toBe(200);
+      const second = await t.api('POST', `/v1/customers/${p.id}/authenticators/totp`, {
+        authenticationCode: stepUp.body.authenticationCode,
+      });
+      expect(second.status).toBe(201);
+      t.secrets.add(second.body.secret);
+      const { TOTP, Secret } = await import('otpauth');
+      const code = new TOTP({ secret: Secret.fromBase32(second.body.secret), digits: 6, period: 30 }).generate({
+        timestamp: t.clock.now().getTime(),
+      });
+      expect((await t.api('POST', `/v1/customers/${p.id}/authenticators/${second.body.id}/activate`, { code })).status).toBe(200);
+      expect(await added()).toEqual([true, false]);
     });
 
     it('five wrong activation codes void the enrolment; the right code then does nothing', async () => {
