@@ -216,11 +216,12 @@ export async function assignHardwareToken(
   // Say what is wrong with the token before asking for a step-up the request would not need.
   const before = await s.db.selectFrom('hardware_tokens').selectAll().where('serial', '=', c.serial).executeTakeFirst();
   if (!before) throw new NotFound('Hardware token');
-  await assertAssignable(s.db, before);
+  await assertAssignable(s.db, before, s.clock.now());
   const target = { value: c.serial, matches: (declared: string) => declared === c.serial };
   return underStepUp(s, { ...c, target }, 'add', kindOf(before), async (tx, now, bootstrap) => {
     const token = await tx.selectFrom('hardware_tokens').selectAll().where('serial', '=', c.serial).forUpdate().executeTakeFirstOrThrow();
-    await assertAssignable(tx, token);
+    await assertAssignable(tx, token, now);
+    if (token.assigned_to_authenticator) await voidExpiredAssignment(tx, token.assigned_to_authenticator, now, actorOf(c.rpId));
     const p = token.params as Record<string, unknown>;
     const seed = s.sealer.open(token.secret_sealed, tokenSealContext(token.serial));
     const id = newId();
@@ -250,18 +251,48 @@ export async function assignHardwareToken(
 }
 
 /** In stock, and not held by anyone: free, or its enrolment abandoned before activation. */
-async function assertAssignable(db: Db, token: TokenRow): Promise<void> {
+async function assertAssignable(db: Db, token: TokenRow, now: Date): Promise<void> {
   if (token.revoked_at) throw new Conflict('ERR_TOKEN_REVOKED', 'This token was withdrawn from stock.');
   if (token.assigned_to_authenticator) {
     const holder = await db
       .selectFrom('authenticators')
-      .select(['status', 'activated_at'])
+      .select(['status', 'activated_at', 'created_at'])
       .where('id', '=', token.assigned_to_authenticator)
       .executeTakeFirst();
-    if (holder && (holder.status !== 'revoked' || holder.activated_at !== null)) {
+    if (holder && holdsToken(holder, now)) {
       throw new Conflict('ERR_TOKEN_ASSIGNED', 'This token is already assigned.', { serial: token.serial });
     }
   }
+}
+
+/**
+ * A token is held for good once its assignment was activated, and for the while an assignment waits for
+ * its first code. An assignment left to expire frees it, as one abandoned does: the customer who did not
+ * finish at the counter can be given it again.
+ */
+function holdsToken(holder: { status: string; activated_at: unknown; created_at: Date | string }, now: Date): boolean {
+  if (holder.activated_at !== null) return true;
+  return holder.status === 'pending' && now.getTime() - new Date(holder.created_at).getTime() <= ENROLMENT_TTL_MS;
+}
+
+/** The expired assignment a new one replaces can no longer be activated, and says why in the audit. */
+async function voidExpiredAssignment(tx: Db, authenticatorId: string, now: Date, actor: string): Promise<void> {
+  const voided = await tx
+    .updateTable('authenticators')
+    .set({ status: 'revoked', revoked_at: now })
+    .where('id', '=', authenticatorId)
+    .where('status', '=', 'pending')
+    .returning(['customer_id', 'kind', 'category'])
+    .executeTakeFirst();
+  if (!voided) return;
+  const data = {
+    customerId: voided.customer_id,
+    authenticatorId,
+    kind: voided.kind,
+    category: voided.category,
+    reason: 'enrolment_expired',
+  };
+  await appendAudit(tx, customerChain(voided.customer_id), now, { type: 'authenticator.revoked', actor, data });
 }
 
 const actorOf = (rpId: string) => (rpId === 'cli' ? 'cli' : `rp:${rpId}`);

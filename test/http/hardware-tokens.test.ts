@@ -254,6 +254,30 @@ describe.each(databaseKinds)('hardware OATH tokens on %s', (kind) => {
       const second = await api('POST', `/v1/customers/${c.id}/authenticators/token`, { serial: s2 });
       expect(second.status).toBe(201);
     });
+
+    it('an assignment left to expire frees the token too, and can no longer be activated', async () => {
+      const s3 = unique('H');
+      await importCsv([`${s3},hex:${SEED_HEX},hotp,6,0`]);
+      const c = await passwordOnlyCustomer();
+      const first = await api('POST', `/v1/customers/${c.id}/authenticators/token`, { serial: s3 });
+      expect(first.status).toBe(201);
+      // While it waits for its first code, nobody else gets the token.
+      const meanwhile = await api('POST', `/v1/customers/${(await passwordOnlyCustomer()).id}/authenticators/token`, { serial: s3 });
+      expect(meanwhile.body.code).toBe('ERR_TOKEN_ASSIGNED');
+      t.clock.advance(10 * 60_000 + 1000);
+      const second = await api('POST', `/v1/customers/${c.id}/authenticators/token`, { serial: s3 });
+      expect(second.status, JSON.stringify(second.body)).toBe(201);
+      const ids = (await api('GET', `/v1/customers/${c.id}/authenticators`)).body.items.map((a: { id: string }) => a.id);
+      expect(ids).toContain(second.body.id);
+      expect(ids).not.toContain(first.body.id);
+      expect(
+        (
+          await api('POST', `/v1/customers/${c.id}/authenticators/${second.body.id}/activate`, {
+            code: hotpCode({ secret: SEED, digits: 6 }, 0),
+          })
+        ).status,
+      ).toBe(200);
+    });
   });
 
   it('a TOTP token becomes a TOTP authenticator, activated by its current code', async () => {
