@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceApiError, MemoryDeviceStore, SesameDevice, type PendingApproval } from '../../sdk/device/src/index.js';
 import { buildHttp } from '../../src/http/server.js';
 import { activeApp } from '../../src/journeys/app-approvals.js';
+import { changePin } from '../../src/journeys/app-device.js';
 import { createAdvisor } from '../../src/journeys/principals.js';
 import { databaseKinds } from '../support/databases.js';
 import { SoftAuthenticator } from '../support/soft-webauthn.js';
@@ -597,6 +598,63 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     const a = await pending(device);
     expect((await failureOf(device.approve(a, { pin: PIN }))).status).toBe(401);
     await device.approve(a, { pin: '135790' });
+  });
+
+  it('a PIN change whose answer is lost is sent again: the app and the server end with the same new PIN', async () => {
+    const c = await customer();
+    const viaServer = injectFetch(t.sesame.app);
+    let loseNextPinAnswer = true;
+    const device = new SesameDevice({
+      serverUrl: 'http://sesame.test',
+      store: new MemoryDeviceStore(),
+      pinIterations: 1000,
+      fetch: (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+        const res = await viaServer(input, init);
+        // The server changed the PIN; its answer never reaches the phone.
+        if (String(input).endsWith('/v1/device/pin') && loseNextPinAnswer) {
+          loseNextPinAnswer = false;
+          throw new TypeError('Failed to fetch');
+        }
+        return res;
+      }) as typeof fetch,
+    });
+    const started = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
+    await device.activate({ activationCode: started.body.activationCode, pin: PIN, deviceName: 'Pixel 8', platform: 'node' });
+    await device.confirmActivation(codeIn(await nextSms(c.mobile!)));
+    await device.changePin(PIN, '135790');
+    expect(loseNextPinAnswer).toBe(false);
+    await sendToApp(c.id, PAYMENT(300));
+    const a = await pending(device);
+    expect((await failureOf(device.approve(a, { pin: PIN }))).status).toBe(401);
+    await device.approve(a, { pin: '135790' });
+  });
+
+  it('a confirmation already used does not change the PIN to another key', async () => {
+    const c = await customer();
+    const viaServer = injectFetch(t.sesame.app);
+    let sentBody = '';
+    const device = new SesameDevice({
+      serverUrl: 'http://sesame.test',
+      store: new MemoryDeviceStore(),
+      pinIterations: 1000,
+      fetch: (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+        if (String(input).endsWith('/v1/device/pin')) sentBody = String(init?.body);
+        return viaServer(input, init);
+      }) as typeof fetch,
+    });
+    const started = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
+    await device.activate({ activationCode: started.body.activationCode, pin: PIN, deviceName: 'Pixel 8', platform: 'node' });
+    await device.confirmActivation(codeIn(await nextSms(c.mobile!)));
+    await device.changePin(PIN, '135790');
+    const body = JSON.parse(sentBody) as Parameters<typeof changePin>[2];
+    const s = t.sesame.services;
+    const row = (await activeApp(s.db, c.id))!;
+    // The same change again is answered as done; the same confirmation with another key is refused.
+    expect(await changePin(s, row, body)).toEqual({ status: 'changed' });
+    const other = { ...body, newKnowledgeKey: 'A'.repeat(43) };
+    await expect(changePin(s, row, other)).rejects.toMatchObject({ code: 'ERR_APPROVAL_STATE' });
+    await sendToApp(c.id, PAYMENT(300));
+    await device.approve(await pending(device), { pin: '135790' });
   });
 
   it('offline mode: the QR code is verified by the app, and its 2 × 8 digits authorise that operation once', async () => {

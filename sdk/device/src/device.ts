@@ -265,7 +265,9 @@ export class SesameDevice {
       const s = this.need();
       const confirmation = await this.confirmWithPin('app', oldPin);
       const next = await newKnowledgeKey(newPin, this.iterations);
-      await this.send('POST', '/v1/device/pin', { ...confirmation, newKnowledgeKey: toBase64Url(next.raw) });
+      // Sent again when the answer is lost (the server says "changed" to the same change): the app must
+      // not keep the old key while the server holds the new one.
+      await this.sendUntilAnswered('POST', '/v1/device/pin', { ...confirmation, newKnowledgeKey: toBase64Url(next.raw) });
       s.knowledge = next.wrapped;
       await this.opts.store.save(s);
     });
@@ -447,6 +449,18 @@ export class SesameDevice {
       // A clock far off: the answer's Date header corrected it; sign again with the right time, once.
       if (err instanceof DeviceApiError && err.code === 'ERR_DEVICE_CLOCK') return this.sendOnce<T>(method, path, body, as);
       throw err;
+    }
+  }
+
+  /** For a request safe to repeat: sent again, up to three times in all, while no answer comes back (network, gateway). */
+  private async sendUntilAnswered<T>(method: string, path: string, body: unknown): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.send<T>(method, path, body);
+      } catch (err) {
+        const answered = err instanceof DeviceApiError && ![502, 503, 504].includes(err.status);
+        if (answered || attempt >= 3) throw err;
+      }
     }
   }
 
