@@ -78,6 +78,13 @@ function normalisePayee(payee: Payee, path: string): Payee {
   if (!out.name) throw new InvalidRequest('ERR_OPERATION_DATA', `${path}/name must not be blank.`, { field: `${path}/name` });
   if (payee.iban !== undefined) out.iban = normaliseIban(payee.iban, `${path}/iban`);
   if (payee.merchantId !== undefined) out.merchantId = payee.merchantId;
+  // A name alone binds nothing: "EDF" with another IBAN would still match. The code binds the account
+  // or the merchant paid.
+  if (out.iban === undefined && out.merchantId === undefined) {
+    throw new InvalidRequest('ERR_OPERATION_DATA', `${path} needs its iban or its merchantId: the code binds who is paid, not a name.`, {
+      field: path,
+    });
+  }
   return out;
 }
 

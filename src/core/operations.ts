@@ -44,7 +44,7 @@ export const Payee = Type.Object(
     iban: Type.Optional(Type.String({ minLength: 15, maxLength: 42, description: 'IBAN; spaces allowed' })),
     merchantId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'Who is paid: the name shown, with the IBAN or the merchantId (one of them is required)' },
 );
 export type Payee = Static<typeof Payee>;
 

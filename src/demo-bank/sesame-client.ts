@@ -58,9 +58,11 @@ export interface Money {
   currency: string;
 }
 
+/** Who is paid: an account (IBAN) or a merchant; Sésame refuses a name alone. */
 export interface Payee {
   name: string;
   iban?: string;
+  merchantId?: string;
 }
 
 /** The operations the demo bank asks Sésame to authenticate. Sésame knows more types. */

@@ -21,7 +21,7 @@ const PAYMENT = (value: number) => ({
   amount: { value, currency: 'EUR' },
   payee: { name: 'Plomberie Martin', iban: 'FR7630006000011234567890189' },
 });
-const CARD_PAYMENT = { type: 'online_card_payment', amount: { value: 4199, currency: 'EUR' }, payee: { name: 'showroomprive.com' } };
+const CARD_PAYMENT = { type: 'online_card_payment', amount: { value: 4199, currency: 'EUR' }, payee: { name: 'showroomprive.com', merchantId: 'FR-SRP-0001' } };
 
 describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
   let t: TestSesame;

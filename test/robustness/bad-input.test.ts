@@ -472,6 +472,21 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
       expect(res.body).toMatchObject({ code: 'ERR_INVALID_IBAN', field: 'data/payee/iban' });
     });
 
+    it('a payee known by its name alone names data/payee: the code must bind the account or merchant paid', async () => {
+      const f = await fixture();
+      const res = await t.api('POST', '/v1/operations', {
+        customerId: f.customer.id,
+        data: { type: 'payment', amount: { value: 1000, currency: 'EUR' }, payee: { name: 'EDF' } },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'ERR_OPERATION_DATA', field: 'data/payee' });
+      const inBatch = batch(200, [100, 100]);
+      delete (inBatch.payees[1]!.payee as { merchantId?: string }).merchantId;
+      const second = await t.api('POST', '/v1/operations', { customerId: f.customer.id, data: inBatch });
+      expect(second.status).toBe(400);
+      expect(second.body).toMatchObject({ code: 'ERR_OPERATION_DATA', field: 'data/payees/1/payee' });
+    });
+
     it('a batch whose total is not the sum names data/total/value', async () => {
       const f = await fixture();
       const res = await t.api('POST', '/v1/operations', {
@@ -802,7 +817,7 @@ function batch(total: number, amounts: number[], currency = 'EUR') {
   return {
     type: 'batch_payment',
     total: { value: total, currency: 'EUR' },
-    payees: amounts.map((value, i) => ({ payee: { name: `Payee ${i}` }, amount: { value, currency } })),
+    payees: amounts.map((value, i) => ({ payee: { name: `Payee ${i}`, merchantId: `supplier-${i}` }, amount: { value, currency } })),
   };
 }
 

@@ -24,7 +24,7 @@ const TransferParams = Type.Object({ operationId: IdParam });
 const DEMO_CARD_PAYMENT: Extract<OperationData, { type: 'online_card_payment' }> = {
   type: 'online_card_payment',
   amount: { value: 4199, currency: 'EUR' },
-  payee: { name: 'showroomprive.com' },
+  payee: { name: 'showroomprive.com', merchantId: 'FR-SRP-0001' },
 };
 
 interface SentToApp {
