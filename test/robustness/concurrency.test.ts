@@ -244,7 +244,7 @@ suite(title, () => {
     for (const [i, t] of totps.entries()) {
       const op = await api(i % 2 ? a : b, 'POST', '/v1/operations', {
         customerId: id,
-        data: { type: 'payment', amount: { value: 1000 + i, currency: 'EUR' }, payee: { name: `Payee ${i}` } },
+        data: { type: 'payment', amount: { value: 1000 + i, currency: 'EUR' }, payee: { name: `Payee ${i}`, merchantId: `merchant-${i}` } },
         sessionToken: loggedIn.body.session.token,
       });
       const auth = await api(i % 2 ? b : a, 'POST', `/v1/operations/${op.body.id}/authenticate`, {
