@@ -21,7 +21,11 @@ const PAYMENT = (value: number) => ({
   amount: { value, currency: 'EUR' },
   payee: { name: 'Plomberie Martin', iban: 'FR7630006000011234567890189' },
 });
-const CARD_PAYMENT = { type: 'online_card_payment', amount: { value: 4199, currency: 'EUR' }, payee: { name: 'showroomprive.com', merchantId: 'FR-SRP-0001' } };
+const CARD_PAYMENT = {
+  type: 'online_card_payment',
+  amount: { value: 4199, currency: 'EUR' },
+  payee: { name: 'showroomprive.com', merchantId: 'FR-SRP-0001' },
+};
 
 describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
   let t: TestSesame;
@@ -71,6 +75,22 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     const reg = await device.activate({ activationCode: started.body.activationCode, pin: PIN, deviceName: 'Pixel 8', platform: 'node' });
     expect(reg.status).toBe('awaiting_confirmation');
     expect(reg.confirmation?.destination).toMatch(/•/);
+    await device.confirmActivation(codeIn(await nextSms(c.mobile!)));
+    return device;
+  }
+
+  type Fetch = (input: Parameters<typeof fetch>[0], init?: RequestInit) => Promise<Response>;
+
+  /** An installation whose requests go through `network` (given the way to the server): to lose an answer, watch a request, go offline. */
+  async function activateThrough(c: { id: string; mobile: string | null }, network: (viaServer: Fetch) => Fetch) {
+    const device = new SesameDevice({
+      serverUrl: 'http://sesame.test',
+      store: new MemoryDeviceStore(),
+      pinIterations: 1000,
+      fetch: network(injectFetch(t.sesame.app) as Fetch) as typeof fetch,
+    });
+    const started = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
+    await device.activate({ activationCode: started.body.activationCode, pin: PIN, deviceName: 'Pixel 8', platform: 'node' });
     await device.confirmActivation(codeIn(await nextSms(c.mobile!)));
     return device;
   }
@@ -588,63 +608,47 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     expect(sent.status, JSON.stringify(sent.body)).toBe(201);
   });
 
+  /** After a change to 135790: the old PIN fails at the server, the new one approves. */
+  async function approvesWithNewPinOnly(c: { id: string }, device: SesameDevice) {
+    await sendToApp(c.id, PAYMENT(300));
+    const a = await pending(device);
+    expect((await failureOf(device.approve(a, { pin: PIN }))).status).toBe(401);
+    await device.approve(a, { pin: '135790' });
+  }
+
   it('changing the PIN: the old PIN is checked by the server (and counted); then only the new one works', async () => {
     const c = await customer();
     const device = await activate(c);
     const wrong = await failureOf(device.changePin('999999', '135790'));
     expect(wrong.problem).toMatchObject({ code: 'ERR_AUTHENTICATION_FAILED', remainingAttempts: 4 });
     await device.changePin(PIN, '135790');
-    await sendToApp(c.id, PAYMENT(300));
-    const a = await pending(device);
-    expect((await failureOf(device.approve(a, { pin: PIN }))).status).toBe(401);
-    await device.approve(a, { pin: '135790' });
+    await approvesWithNewPinOnly(c, device);
   });
 
   it('a PIN change whose answer is lost is sent again: the app and the server end with the same new PIN', async () => {
     const c = await customer();
-    const viaServer = injectFetch(t.sesame.app);
     let loseNextPinAnswer = true;
-    const device = new SesameDevice({
-      serverUrl: 'http://sesame.test',
-      store: new MemoryDeviceStore(),
-      pinIterations: 1000,
-      fetch: (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-        const res = await viaServer(input, init);
-        // The server changed the PIN; its answer never reaches the phone.
-        if (String(input).endsWith('/v1/device/pin') && loseNextPinAnswer) {
-          loseNextPinAnswer = false;
-          throw new TypeError('Failed to fetch');
-        }
-        return res;
-      }) as typeof fetch,
+    const device = await activateThrough(c, (viaServer) => async (input, init) => {
+      const res = await viaServer(input, init);
+      // The server changed the PIN; its answer never reaches the phone.
+      if (String(input).endsWith('/v1/device/pin') && loseNextPinAnswer) {
+        loseNextPinAnswer = false;
+        throw new TypeError('Failed to fetch');
+      }
+      return res;
     });
-    const started = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
-    await device.activate({ activationCode: started.body.activationCode, pin: PIN, deviceName: 'Pixel 8', platform: 'node' });
-    await device.confirmActivation(codeIn(await nextSms(c.mobile!)));
     await device.changePin(PIN, '135790');
     expect(loseNextPinAnswer).toBe(false);
-    await sendToApp(c.id, PAYMENT(300));
-    const a = await pending(device);
-    expect((await failureOf(device.approve(a, { pin: PIN }))).status).toBe(401);
-    await device.approve(a, { pin: '135790' });
+    await approvesWithNewPinOnly(c, device);
   });
 
   it('a confirmation already used does not change the PIN to another key', async () => {
     const c = await customer();
-    const viaServer = injectFetch(t.sesame.app);
     let sentBody = '';
-    const device = new SesameDevice({
-      serverUrl: 'http://sesame.test',
-      store: new MemoryDeviceStore(),
-      pinIterations: 1000,
-      fetch: (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-        if (String(input).endsWith('/v1/device/pin')) sentBody = String(init?.body);
-        return viaServer(input, init);
-      }) as typeof fetch,
+    const device = await activateThrough(c, (viaServer) => async (input, init) => {
+      if (String(input).endsWith('/v1/device/pin')) sentBody = String(init?.body);
+      return viaServer(input, init);
     });
-    const started = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
-    await device.activate({ activationCode: started.body.activationCode, pin: PIN, deviceName: 'Pixel 8', platform: 'node' });
-    await device.confirmActivation(codeIn(await nextSms(c.mobile!)));
     await device.changePin(PIN, '135790');
     const body = JSON.parse(sentBody) as Parameters<typeof changePin>[2];
     const s = t.sesame.services;
@@ -680,19 +684,10 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
   it('offline mode works with no network on the phone: the bank’s keys were saved while it was online', async () => {
     const c = await customer();
     let online = true;
-    const viaServer = injectFetch(t.sesame.app);
-    const device = new SesameDevice({
-      serverUrl: 'http://sesame.test',
-      store: new MemoryDeviceStore(),
-      pinIterations: 1000,
-      fetch: (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-        if (!online) throw new TypeError('Failed to fetch');
-        return viaServer(input, init);
-      }) as typeof fetch,
+    const device = await activateThrough(c, (viaServer) => async (input, init) => {
+      if (!online) throw new TypeError('Failed to fetch');
+      return viaServer(input, init);
     });
-    const started = await t.api('POST', `/v1/customers/${c.id}/app-activations`, {});
-    await device.activate({ activationCode: started.body.activationCode, pin: PIN, deviceName: 'Pixel 8', platform: 'node' });
-    await device.confirmActivation(codeIn(await nextSms(c.mobile!)));
     const opId = await t.createOperation(c.id, PAYMENT(4100));
     const qr = await t.api('POST', `/v1/operations/${opId}/app-offline-challenges`);
     online = false;

@@ -19,6 +19,18 @@ describe.each(databaseKinds)('migrations on %s', (kind) => {
     await tdb?.cleanup();
   });
 
+  /** A database of the test's own at the schema of `migration`: the shared one is already at the latest. */
+  async function ownDatabaseAt(migration: string): Promise<StoreHandle> {
+    const own = await createTestDatabase(kind);
+    const handle = await openStore({ databaseUrl: own.databaseUrl, dataDir: null, migrate: false });
+    onTestFinished(async () => {
+      await handle.close();
+      await own.cleanup();
+    });
+    await migrateUpTo(handle.db, migration);
+    return handle;
+  }
+
   it('009: an authentication code consumed before the upgrade stays consumed, an unconsumed one stays usable', async () => {
     await migrateUpTo(store.db, '008-webauthn');
     const at = new Date('2026-11-20T10:00:00Z');
@@ -49,14 +61,7 @@ describe.each(databaseKinds)('migrations on %s', (kind) => {
   });
 
   it('011: revoked authenticators lose their secrets, now and whenever one is revoked later; live ones keep theirs', async () => {
-    // A database of its own: the one above is already at the latest schema.
-    const own = await createTestDatabase(kind);
-    const store = await openStore({ databaseUrl: own.databaseUrl, dataDir: null, migrate: false });
-    onTestFinished(async () => {
-      await store.close();
-      await own.cleanup();
-    });
-    await migrateUpTo(store.db, '010-passkey-login');
+    const store = await ownDatabaseAt('010-passkey-login');
     const at = new Date('2026-11-20T10:00:00Z');
     await sql`INSERT INTO customers (id, external_ref, display_name, created_at, updated_at) VALUES ('c11', 'ref-11', 'Bob', ${at}, ${at})`.execute(
       store.db,
@@ -96,13 +101,7 @@ describe.each(databaseKinds)('migrations on %s', (kind) => {
   });
 
   it('012: payloads sent before the upgrade are erased an hour on, the records stay; a message still to send keeps its own', async () => {
-    const own = await createTestDatabase(kind);
-    const store = await openStore({ databaseUrl: own.databaseUrl, dataDir: null, migrate: false });
-    onTestFinished(async () => {
-      await store.close();
-      await own.cleanup();
-    });
-    await migrateUpTo(store.db, '011-destroy-revoked-secrets');
+    const store = await ownDatabaseAt('011-destroy-revoked-secrets');
     const sentAt = new Date('2026-11-20T10:00:00Z');
     await sql`
       INSERT INTO messages (id, customer_id, channel, destination, purpose, payload_sealed, status, attempts, next_attempt_at, created_at, updated_at)
