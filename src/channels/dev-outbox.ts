@@ -154,8 +154,11 @@ export class DevOutbox implements DeliveryProvider {
     return this.store.get(id);
   }
 
-  /** Picks up a ringing call, as the person (`human`) or as their voicemail (`machine`). */
-  answer(callId: string, as: 'human' | 'machine' = 'human'): Promise<VoiceCallTurn> {
+  /**
+   * Picks up a ringing call, as the person (`human`), as their voicemail (`machine`), or so that
+   * answering-machine detection cannot tell (`unsure`: the code waits for a key).
+   */
+  answer(callId: string, as: 'human' | 'machine' | 'unsure' = 'human'): Promise<VoiceCallTurn> {
     return this.#step(callId, { type: 'answer', by: as });
   }
 

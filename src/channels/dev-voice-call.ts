@@ -18,7 +18,8 @@ export interface VoiceCallState {
 }
 
 export type VoiceCallEvent =
-  | { type: 'answer'; by: 'human' | 'machine' }
+  /** `unsure`: answering-machine detection could not tell (a short greeting, a quiet person). */
+  | { type: 'answer'; by: 'human' | 'machine' | 'unsure' }
   | { type: 'decline'; reason: 'busy' | 'no-answer' }
   | { type: 'keys'; keys: string }
   /** The gather's timeout passed without (enough) keys. */
@@ -61,7 +62,7 @@ export function stepVoiceCall(script: VoiceScript, state: VoiceCallState, event:
     if (event.type !== 'answer') throw new VoiceCallError('The call has not been answered yet.');
     // An answering machine gets the script's machine part, which never holds the code.
     if (event.by === 'machine') return { ...play(script.machine, 'machine'), status: 'machine' };
-    return { ...play(script.answer), status: 'answered' };
+    return { ...play(event.by === 'unsure' ? (script.unsure ?? script.answer) : script.answer), status: 'answered' };
   }
   if (event.type === 'answer' || event.type === 'decline') throw new VoiceCallError('The call is already answered.');
   if (event.type === 'server') {

@@ -140,7 +140,9 @@ export interface VoiceScriptInput {
 
 /**
  * Read-out mode: the call states the operation, reads the code digit by digit twice, then offers to hear
- * it again (press 1). An answering machine gets `machine`, which has neither code nor operation.
+ * it again (press 1). An answering machine gets `machine`, which has neither code nor operation. An
+ * answer the provider could not tell apart (a short voicemail greeting often is) gets `unsure`: the code
+ * is read only once a key is pressed, which no voicemail does.
  *
  * @example
  * const script = readOutVoiceScript({ locale: 'fr', code: '123456', ttlSeconds: 300, operation, actionUrl });
@@ -164,24 +166,25 @@ export function readOutVoiceScript(input: VoiceScriptInput & { code: string; ttl
     { type: 'digits', digits: input.code },
     { type: 'pause', seconds: 1 },
   ];
+  const validity: VoiceSegment = {
+    type: 'say',
+    text: fr
+      ? `Ce code est valable ${speakLifetime(input.ttlSeconds, 'fr')}. ${NEVER_SHARE.fr}`
+      : `This code is valid for ${speakLifetime(input.ttlSeconds, 'en')}. ${NEVER_SHARE.en}`,
+  };
   const ending = goodbye(input.locale);
+  const pressToHear: VoiceSegment = {
+    ...gather,
+    timeoutSeconds: 10,
+    prompt: [{ type: 'say', text: fr ? 'Pour entendre votre code, appuyez sur 1.' : 'To hear your code, press 1.' }],
+  };
   return {
     mode: 'read-out',
     language: VOICE_LANGUAGE[input.locale],
-    answer: [
-      { type: 'say', text: intro(input) },
-      { type: 'pause', seconds: 1 },
-      ...code,
-      {
-        type: 'say',
-        text: fr
-          ? `Ce code est valable ${speakLifetime(input.ttlSeconds, 'fr')}. ${NEVER_SHARE.fr}`
-          : `This code is valid for ${speakLifetime(input.ttlSeconds, 'en')}. ${NEVER_SHARE.en}`,
-      },
-      gather,
-      ...ending,
-    ],
-    repeat: { key: '1', segments: [...code, gather, ...ending] },
+    answer: [{ type: 'say', text: intro(input) }, { type: 'pause', seconds: 1 }, ...code, validity, gather, ...ending],
+    // The repeat key also answers `unsure`'s question: the code, then the same offer to hear it again.
+    repeat: { key: '1', segments: [...code, validity, gather, ...ending] },
+    unsure: [{ type: 'say', text: intro(input) }, pressToHear, ...ending],
     machine: machine(input),
     goodbye: ending,
   };

@@ -137,7 +137,8 @@ export function voiceWebhookStep(
 ): { part: VoiceScriptPart } | { dtmf: string } {
   if (isMachineAnswer(params.AnsweredBy)) return { part: 'machine' };
   const digits = params.Digits;
-  if (digits === undefined) return { part: 'answer' };
+  // Only an answer detected as a person's hears the code at once; `unknown` (or no detection) must press a key.
+  if (digits === undefined) return { part: params.AnsweredBy === 'human' ? 'answer' : 'unsure' };
   if (script.mode === 'keypad') return { dtmf: digits.replace(/#$/, '') };
   return { part: script.repeat && digits === script.repeat.key ? 'repeat' : 'goodbye' };
 }

@@ -35,7 +35,8 @@ export interface TwilioOptions {
   /**
    * Answering-machine detection. `enable` (default): Twilio waits for the verdict before the call's
    * instructions are fetched, with `AnsweredBy`, so a voicemail never hears the code. `async` starts
-   * talking at once and reports later: it is only used for keypad calls, which say no code.
+   * talking at once and reports later: it is only used for keypad calls, which say no code. With
+   * `off`, or a verdict of `unknown`, a read-out call asks for a key before it reads the code.
    */
   machineDetection?: 'enable' | 'async' | 'off';
   /** Twilio voice name per language (see `DEFAULT_VOICES` in twiml.ts). */

@@ -14,7 +14,7 @@ export interface TwimlOptions {
   voice?: string;
 }
 
-export type VoiceScriptPart = 'answer' | 'repeat' | 'machine' | 'goodbye';
+export type VoiceScriptPart = 'answer' | 'unsure' | 'repeat' | 'machine' | 'goodbye';
 
 /**
  * @example
@@ -27,11 +27,12 @@ export function renderTwiml(segments: readonly VoiceSegment[], options: TwimlOpt
 }
 
 /**
- * One part of a script: `answer` when the call is picked up, `repeat` after the repeat key, `machine` for
- * an answering machine.
+ * One part of a script: `answer` when a person picks up, `unsure` when it may not be one, `repeat` after
+ * the repeat key, `machine` for an answering machine.
  */
 export function renderVoiceScript(script: VoiceScript, part: VoiceScriptPart = 'answer', options: { voice?: string } = {}): string {
-  const segments = part === 'repeat' ? (script.repeat?.segments ?? script.goodbye) : script[part];
+  const segments =
+    part === 'repeat' ? (script.repeat?.segments ?? script.goodbye) : part === 'unsure' ? (script.unsure ?? script.answer) : script[part];
   return renderTwiml(segments, { language: script.language, ...(options.voice ? { voice: options.voice } : {}) });
 }
 

@@ -60,6 +60,11 @@ export interface VoiceScript {
   answer: VoiceSegment[];
   /** Read-out mode: the key that replays the code, and what is then said. */
   repeat?: { key: string; segments: VoiceSegment[] };
+  /**
+   * Read-out mode: for an answer not known to be a person's (answering-machine detection undecided, or
+   * none): the operation, then the code only after the repeat key.
+   */
+  unsure?: VoiceSegment[];
   machine: VoiceSegment[];
   /** Said when an unexpected key is pressed. */
   goodbye: VoiceSegment[];

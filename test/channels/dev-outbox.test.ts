@@ -97,6 +97,27 @@ describe('dev outbox: read-out voice call', () => {
     await expect(outbox.pressKeys(providerId, '1')).rejects.toThrow(VoiceCallError);
   });
 
+  it('an answer detection cannot tell apart hears the operation, and the code only once 1 is pressed', async () => {
+    const outbox = new DevOutbox();
+    const { providerId } = await outbox.send({ kind: 'voice', to, script: readOut }, { idempotencyKey: 'c6' });
+    const answered = await outbox.answer(providerId, 'unsure');
+    expect(answered.said.join(' ')).toContain('paiement de 250,00');
+    expect(answered.said.join(' ')).toContain('Pour entendre votre code, appuyez sur 1.');
+    expect(count(answered.said, spoken)).toBe(0);
+    expect(JSON.stringify(answered)).not.toContain(CODE);
+    const heard = await outbox.pressKeys(providerId, '1');
+    expect(count(heard.said, spoken)).toBe(2);
+    // Read after the key, the code comes with its lifetime and the warning never to share it.
+    expect(heard.said.join(' ')).toContain('Ne communiquez jamais ce code');
+
+    // A voicemail the detection missed presses nothing: the call ends without the code.
+    const second = await outbox.send({ kind: 'voice', to, script: readOut }, { idempotencyKey: 'c7' });
+    await outbox.answer(second.providerId, 'unsure');
+    const silent = await outbox.silence(second.providerId);
+    expect(silent.said).toEqual(['Au revoir.', '[hang up]']);
+    expect(JSON.stringify((await outbox.get(second.providerId))!.transcript)).not.toContain(spoken);
+  });
+
   it('a busy line or no answer is reported, and the call ends', async () => {
     const outbox = new DevOutbox();
     const { providerId } = await outbox.send({ kind: 'voice', to, script: readOut }, { idempotencyKey: 'c4' });

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readOutVoiceScript, keypadVoiceScript } from '../../src/channels/templates.js';
+import { renderVoiceScript } from '../../src/channels/twiml.js';
 import {
   createTwilioProvider,
   mapTwilioStatusCallback,
@@ -245,6 +246,13 @@ describe('Twilio voice', () => {
     expect(voiceWebhookStep(readOut, { CallSid: 'CA1', AnsweredBy: 'machine_end_beep' })).toEqual({ part: 'machine' });
     expect(voiceWebhookStep(readOut, { CallSid: 'CA1', AnsweredBy: 'fax' })).toEqual({ part: 'machine' });
     expect(voiceWebhookStep(readOut, { CallSid: 'CA1', AnsweredBy: 'human' })).toEqual({ part: 'answer' });
+    // Detection undecided, or not reported: the code waits for a key.
+    expect(voiceWebhookStep(readOut, { CallSid: 'CA1', AnsweredBy: 'unknown' })).toEqual({ part: 'unsure' });
+    expect(voiceWebhookStep(readOut, { CallSid: 'CA1' })).toEqual({ part: 'unsure' });
+    const unsure = renderVoiceScript(readOut, 'unsure');
+    expect(unsure).toContain('<Gather');
+    expect(unsure).not.toMatch(/4, 8, 2, 9, 1, 3/);
+    expect(renderVoiceScript(readOut, 'repeat')).toMatch(/4, 8, 2, 9, 1, 3/);
     expect(voiceWebhookStep(readOut, { CallSid: 'CA1', Digits: '1' })).toEqual({ part: 'repeat' });
     expect(voiceWebhookStep(readOut, { CallSid: 'CA1', Digits: '7' })).toEqual({ part: 'goodbye' });
     const keypad = keypadVoiceScript({ locale: 'fr', operation: payment, codeLength: 6 });

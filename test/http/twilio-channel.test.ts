@@ -168,6 +168,22 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
     expect(readOut(again.body)).toBeUndefined();
   });
 
+  it('when detection cannot tell a person from a voicemail, the code is read only after a key is pressed', async () => {
+    const c = await t.api('POST', '/v1/customers', { ref: `tw9-${Date.now()}`, displayName: 'Short Greeting' });
+    const n = calls.length + 1;
+    const enrol = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'voice', phone: '01 42 68 53 44' });
+    expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
+    const call = await placedCall(n);
+    const path = new URL(call.Url!).pathname;
+    const unsure = await providerPost(path, { CallSid: call.sid, AnsweredBy: 'unknown' });
+    expect(unsure.status).toBe(200);
+    expect(unsure.body).toMatch(/<Gather[^>]*numDigits="1"/);
+    expect(unsure.body).not.toMatch(/\d, \d/);
+    const pressed = await providerPost(path, { CallSid: call.sid, Digits: '1' });
+    const code = /<Say[^>]*>(\d(?:, \d)+)<\/Say>/.exec(pressed.body)![1]!.replace(/, /g, '');
+    expect((await t.api('POST', `/v1/customers/${c.body.id}/authenticators/${enrol.body.id}/activate`, { code })).status).toBe(200);
+  });
+
   it('an hour after a call went out its code is erased: the record stays, a late answer callback hangs up', async () => {
     const c = await t.api('POST', '/v1/customers', { ref: `tw8-${Date.now()}`, displayName: 'Erased Call' });
     const n = calls.length + 1;

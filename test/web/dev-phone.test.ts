@@ -103,6 +103,22 @@ describe.skipIf(!hasChromium)(`the dev phone page, in Chromium${hasChromium ? ''
     }
   });
 
+  it('a call answered in silence (detection cannot tell) reads the code only once 1 is pressed', async () => {
+    const c = await customerWithPassword();
+    const enrol = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, { method: 'voice', phone: '01 42 68 53 55' });
+    expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
+    await page.goto(url + '/dev/phone');
+    const call = callTo('+33142685355').first();
+    await call.getByTestId('answer-unsure').click();
+    const transcript = call.getByTestId('transcript');
+    await expect.poll(() => transcript.innerText(), { timeout: 10_000 }).toContain('Pour entendre votre code, appuyez sur 1.');
+    expect(await transcript.innerText()).not.toMatch(/(\d, ){5}\d/);
+    await call.getByTestId('key-1').click();
+    await expect.poll(() => transcript.innerText(), { timeout: 10_000 }).toMatch(/(\d, ){5}\d/);
+    const code = /(\d(?:, \d){5})/.exec(await transcript.innerText())![1]!.replace(/\D/g, '');
+    expect((await t.api('POST', `/v1/customers/${c.id}/authenticators/${enrol.body.id}/activate`, { code })).status).toBe(200);
+  });
+
   it('shows a payment SMS to a mobile, with its amount and payee, in the number’s thread', async () => {
     const c = await customerWithPassword();
     const enrol = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, { method: 'sms', phone: '06 12 34 56 78' });

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
  * Development only: the local "phone & inbox" page at `/dev/phone`. One self-contained HTML page (inline
  * CSS, no external resource) and its script at `/dev/phone/app.js` (the CSP allows no inline script). It
  * polls `/dev/phone/api/entries` every second and shows SMS threads and calls per number and the emails;
- * a ringing call can be answered (or left to the voicemail), then keys typed on a keypad and hung up.
+ * a ringing call can be answered (or left to the voicemail, or answered so that detection cannot tell), then
+ * keys typed on a keypad and hung up.
  * French by default, English with `?lang=en`.
  */
 export async function devPhonePage(app: FastifyInstance): Promise<void> {
@@ -103,6 +104,7 @@ button:focus-visible,a:focus-visible{outline:3px solid #f3a712;outline-offset:2p
 button.answer{background:#2e7d32;color:#fff}
 button.hangup{background:#c62828;color:#fff}
 button.voicemail{background:#455a64;color:#fff}
+button.unsure{background:#6d4c41;color:#fff}
 .transcript{margin:.4rem 0;padding:.4rem .7rem;background:#f6f8fa;border-radius:6px;max-height:22rem;overflow:auto;list-style:none}
 .transcript li{margin:.15rem 0}
 .transcript li.cue{color:#5b6573;font-style:italic;font-size:.9rem}
@@ -121,7 +123,7 @@ const APP_JS = String.raw`'use strict';
     fr: {
       call: 'Appel', ringing: 'Ça sonne…', inProgress: 'En ligne', ended: 'Terminé',
       readOut: 'code lu à voix haute', keypad: 'code à taper au clavier',
-      answer: 'Décrocher', voicemail: 'Messagerie', hangup: 'Raccrocher',
+      answer: 'Décrocher', unsure: 'Décrocher sans un mot', voicemail: 'Messagerie', hangup: 'Raccrocher',
       keypadLabel: 'Clavier du téléphone', transcript: 'Ce que dit l’appel', typed: 'Touches tapées : ',
       outcome: { completed: 'appel terminé', 'hung-up': 'vous avez raccroché', machine: 'messagerie', busy: 'occupé', 'no-answer': 'sans réponse' },
       failed: 'Échec : ', star: 'étoile', hash: 'dièse', key: 'Touche ',
@@ -130,7 +132,7 @@ const APP_JS = String.raw`'use strict';
     en: {
       call: 'Call', ringing: 'Ringing…', inProgress: 'In progress', ended: 'Ended',
       readOut: 'code read out', keypad: 'code typed on the keypad',
-      answer: 'Answer', voicemail: 'Voicemail', hangup: 'Hang up',
+      answer: 'Answer', unsure: 'Answer in silence', voicemail: 'Voicemail', hangup: 'Hang up',
       keypadLabel: 'Phone keypad', transcript: 'What the call says', typed: 'Keys typed: ',
       outcome: { completed: 'call completed', 'hung-up': 'you hung up', machine: 'voicemail', busy: 'busy', 'no-answer': 'no answer' },
       failed: 'Failed: ', star: 'star', hash: 'hash', key: 'Key ',
@@ -250,10 +252,13 @@ const APP_JS = String.raw`'use strict';
     ui.state = el('p', { className: 'state', 'data-testid': 'call-state', role: 'status' });
     ui.ringing = el('div', { className: 'actions' }, [
       el('button', { type: 'button', className: 'answer', 'data-testid': 'answer', text: T.answer }),
-      el('button', { type: 'button', className: 'voicemail', 'data-testid': 'voicemail', text: T.voicemail })
+      el('button', { type: 'button', className: 'voicemail', 'data-testid': 'voicemail', text: T.voicemail }),
+      // Detection cannot tell who answered: the code then waits for a key.
+      el('button', { type: 'button', className: 'unsure', 'data-testid': 'answer-unsure', text: T.unsure })
     ]);
     ui.ringing.children[0].addEventListener('click', function () { act(e.id, 'answer', { as: 'human' }); });
     ui.ringing.children[1].addEventListener('click', function () { act(e.id, 'answer', { as: 'machine' }); });
+    ui.ringing.children[2].addEventListener('click', function () { act(e.id, 'answer', { as: 'unsure' }); });
     ui.transcript = el('ul', { className: 'transcript', 'data-testid': 'transcript', 'aria-live': 'polite', 'aria-label': T.transcript, hidden: '' });
     ui.keypad = el('div', { className: 'keypad', role: 'group', 'aria-label': T.keypadLabel });
     KEYS.forEach(function (k) {

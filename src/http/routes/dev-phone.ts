@@ -48,7 +48,7 @@ export async function devPhoneRoutes(app: FastifyInstance, outbox: DevOutbox): P
               body:
                 action === 'answer'
                   ? Type.Object(
-                      { as: Type.Optional(Type.Union([Type.Literal('human'), Type.Literal('machine')])) },
+                      { as: Type.Optional(Type.Union([Type.Literal('human'), Type.Literal('machine'), Type.Literal('unsure')])) },
                       { additionalProperties: false },
                     )
                   : Type.Object({ keys: Type.String({ pattern: '^[0-9*#]{1,20}$' }) }, { additionalProperties: false }),
@@ -57,7 +57,7 @@ export async function devPhoneRoutes(app: FastifyInstance, outbox: DevOutbox): P
       handler: async (req) => {
         const { id } = req.params as { id: string };
         await known(id);
-        const body = (req.body ?? {}) as { as?: 'human' | 'machine'; keys?: string };
+        const body = (req.body ?? {}) as { as?: 'human' | 'machine' | 'unsure'; keys?: string };
         return call(() =>
           action === 'answer'
             ? outbox.answer(id, body.as ?? 'human')
