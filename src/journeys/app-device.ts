@@ -3,7 +3,7 @@ import type { DeviceInfo, PendingApproval } from '../../sdk/device/src/device.js
 import { sql } from 'kysely';
 import { Conflict, Unprocessable } from '../core/errors.js';
 import { maskPhone } from '../channels/index.js';
-import { newId, safeEqual } from '../crypto/tokens.js';
+import { newId } from '../crypto/tokens.js';
 import { openAppSecrets, type AppParams } from '../methods/app/keys.js';
 import { challengeOf, verifyWebAuthnRegistration } from '../methods/webauthn/assertion.js';
 import { consumeChallenge, issueChallenge, webauthnRelyingParty } from '../methods/webauthn/challenges.js';
@@ -37,6 +37,7 @@ export async function deviceView(s: Services, device: AuthenticatorRow): Promise
     activatedAt: iso(fresh.activated_at),
     trusted: !!params.trustedAt,
     biometrics: { enrolled: !!params.biometric, login: !!params.biometric?.login, operations: !!params.biometric?.operations },
+    pinChanges: openAppSecrets(s.sealer, fresh)?.pinChanges ?? 0,
   };
 }
 
@@ -237,14 +238,7 @@ export async function changePin(
   if (!/^[A-Za-z0-9_-]{43}$/.test(body.newKnowledgeKey)) {
     throw new Unprocessable('ERR_DEVICE_KEY', 'newKnowledgeKey must be 32 bytes in base64url.', { field: 'newKnowledgeKey' });
   }
-  try {
-    await approve(s, device, body.approvalId, confirm(body), { kind: 'app', newKnowledgeKey: body.newKnowledgeKey });
-  } catch (e) {
-    // The app sends the change again when its answer was lost: if it went through, say so rather than
-    // leave the app with the old key while the server holds the new one.
-    if (alreadyChangedTo(s, device, body.newKnowledgeKey, e)) return { status: 'changed' };
-    throw e;
-  }
+  await approve(s, device, body.approvalId, confirm(body), { kind: 'app', newKnowledgeKey: body.newKnowledgeKey });
   await s.db.transaction().execute((tx) =>
     appendAudit(tx, customerChain(device.customer_id), s.clock.now(), {
       type: 'app.pin_changed',
@@ -253,13 +247,6 @@ export async function changePin(
     }),
   );
   return { status: 'changed' };
-}
-
-/** Whether `e` refuses a confirmation already answered, by a change that left the installation with `newKey`. */
-function alreadyChangedTo(s: Services, device: AuthenticatorRow, newKey: string, e: unknown): boolean {
-  if (!(e instanceof Conflict) || e.code !== 'ERR_APPROVAL_STATE' || e.details.approvalStatus !== 'approved') return false;
-  const held = openAppSecrets(s.sealer, device)?.knowledge;
-  return held !== undefined && safeEqual(held, newKey);
 }
 
 export async function subscribePush(

@@ -642,7 +642,7 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     await approvesWithNewPinOnly(c, device);
   });
 
-  it('a confirmation already used does not change the PIN to another key', async () => {
+  it('a PIN change is answered once: sent again, even unchanged, it is refused and says nothing of the key', async () => {
     const c = await customer();
     let sentBody = '';
     const device = await activateThrough(c, (viaServer) => async (input, init) => {
@@ -653,12 +653,29 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     const body = JSON.parse(sentBody) as Parameters<typeof changePin>[2];
     const s = t.sesame.services;
     const row = (await activeApp(s.db, c.id))!;
-    // The same change again is answered as done; the same confirmation with another key is refused.
-    expect(await changePin(s, row, body)).toEqual({ status: 'changed' });
-    const other = { ...body, newKnowledgeKey: 'A'.repeat(43) };
-    await expect(changePin(s, row, other)).rejects.toMatchObject({ code: 'ERR_APPROVAL_STATE' });
-    await sendToApp(c.id, PAYMENT(300));
-    await device.approve(await pending(device), { pin: '135790' });
+    // Were a repeat answered by whether its key is the one held, a stolen phone could test PINs for free.
+    await expect(changePin(s, row, body)).rejects.toMatchObject({ code: 'ERR_APPROVAL_STATE' });
+    await expect(changePin(s, row, { ...body, newKnowledgeKey: 'A'.repeat(43) })).rejects.toMatchObject({ code: 'ERR_APPROVAL_STATE' });
+    expect((await device.info()).pinChanges).toBe(1);
+    await approvesWithNewPinOnly(c, device);
+  });
+
+  it('a PIN change the gateway gave up on, done by the server afterwards, is picked up at the next use of the PIN', async () => {
+    const c = await customer();
+    let heldChange: (() => Promise<Response>) | null = null;
+    const device = await activateThrough(c, (viaServer) => async (input, init) => {
+      if (String(input).endsWith('/v1/device/pin') && !heldChange) {
+        // The request is still on its way to the server when the gateway answers 504.
+        heldChange = () => viaServer(input, init);
+        return new Response(JSON.stringify({ code: 'ERR_GATEWAY' }), { status: 504, headers: { 'content-type': 'application/json' } });
+      }
+      return viaServer(input, init);
+    });
+    expect((await failureOf(device.changePin(PIN, '135790'))).status).toBe(504);
+    // Not known yet: another change must wait rather than wrap a key over the wrong one.
+    await expect(device.changePin(PIN, '246801')).rejects.toThrow(/still being confirmed/);
+    expect((await heldChange!()).status).toBe(200);
+    await approvesWithNewPinOnly(c, device);
   });
 
   it('offline mode: the QR code is verified by the app, and its 2 × 8 digits authorise that operation once', async () => {

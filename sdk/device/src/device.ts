@@ -28,7 +28,12 @@ export interface DeviceInfo {
   activatedAt: string | null;
   trusted: boolean;
   biometrics: { enrolled: boolean; login: boolean; operations: boolean };
+  /** How many times the PIN was changed (the server's count). */
+  pinChanges: number;
 }
+
+/** Statuses a gateway answers when the server's own answer never came: the request may have been done. */
+const NO_ANSWER = [502, 503, 504];
 
 /** A problem+json answer of the device API. */
 export class DeviceApiError extends Error {
@@ -168,6 +173,7 @@ export class SesameDevice {
       possessionPublicJwk: possession.publicJwk,
       offlineKey: await hmacKey(offlineRaw),
       knowledge: knowledge.wrapped,
+      pinChanges: 0,
       counter: 0,
       biometricCredentialId: null,
       customerName: res.customer.displayName,
@@ -218,6 +224,7 @@ export class SesameDevice {
   }
 
   private async signApprovalNow(approval: PendingApproval, how: Approval, opts: { numberChoice?: number }): Promise<SignedRequest> {
+    await this.settlePinChangeIfOnline();
     const s = this.need();
     const { payload, counter, numberChoice } = await this.payloadFor(approval, 'approve', opts.numberChoice);
     const possession = await signWithPossession(s.possessionKey, payload);
@@ -239,6 +246,7 @@ export class SesameDevice {
    * (a batch the customer reviewed together). Keep it no longer than that action.
    */
   async unlock(pin: string): Promise<UnlockedPin> {
+    await this.settlePinChangeIfOnline();
     return { key: await unlockKnowledgeKey(this.need().knowledge, pin) };
   }
 
@@ -257,20 +265,63 @@ export class SesameDevice {
 
   /**
    * Changes the PIN: the old one confirms (checked by the server, a wrong one counts as a failed attempt);
-   * the new knowledge key replaces the old one on the server in the same step.
+   * the new knowledge key replaces the old one on the server in the same step. When the answer is lost
+   * (no network, a gateway's 502–504), the new key is kept aside: the server's count of PIN changes says,
+   * now or at the next use of the PIN, which key it holds. The change is never sent twice, so a wrong old
+   * PIN counts once.
    */
   changePin(oldPin: string, newPin: string): Promise<void> {
     if (!PIN_PATTERN.test(newPin)) throw new TypeError('The PIN is 6 digits.');
     return this.serial(async () => {
       const s = this.need();
-      const confirmation = await this.confirmWithPin('app', oldPin);
+      await this.settlePinChange();
+      // Changed again before the last change is known, the new PIN's key would be wrapped over the wrong one.
+      if (s.pendingPin) throw new TypeError('The last PIN change is still being confirmed: try again in a minute.');
+      const before = s.pinChanges ?? (await this.info()).pinChanges;
+      const { proof: confirmation, expiresAt } = await this.pinConfirmation('app', oldPin);
       const next = await newKnowledgeKey(newPin, this.iterations);
-      // Sent again when the answer is lost (the server says "changed" to the same change): the app must
-      // not keep the old key while the server holds the new one.
-      await this.sendUntilAnswered('POST', '/v1/device/pin', { ...confirmation, newKnowledgeKey: toBase64Url(next.raw) });
+      // A minute's margin: a change received just before the confirmation expired may commit just after.
+      s.pendingPin = { wrapped: next.wrapped, pinChanges: before + 1, until: Date.parse(expiresAt) + 60_000 };
+      await this.opts.store.save(s);
+      try {
+        await this.send('POST', '/v1/device/pin', { ...confirmation, newKnowledgeKey: toBase64Url(next.raw) });
+      } catch (err) {
+        if (err instanceof DeviceApiError && !NO_ANSWER.includes(err.status)) {
+          // Refused (a wrong old PIN, an expired confirmation): nothing changed.
+          s.pendingPin = null;
+          await this.opts.store.save(s);
+          throw err;
+        }
+        await this.settlePinChange().catch(() => undefined);
+        if (!s.pendingPin && s.pinChanges === before + 1) return;
+        throw err;
+      }
       s.knowledge = next.wrapped;
+      s.pinChanges = before + 1;
+      s.pendingPin = null;
       await this.opts.store.save(s);
     });
+  }
+
+  /**
+   * After a PIN change whose answer was lost: keeps the key the server holds, which its count of changes
+   * tells. Left pending while the change may still land (its request may still be on its way).
+   */
+  private async settlePinChange(): Promise<void> {
+    const s = this.need();
+    const pending = s.pendingPin;
+    if (!pending) return;
+    const { pinChanges } = await this.info();
+    if (pinChanges >= pending.pinChanges) s.knowledge = pending.wrapped;
+    else if (pending.until > this.now()) return;
+    s.pinChanges = pinChanges;
+    s.pendingPin = null;
+    await this.opts.store.save(s);
+  }
+
+  /** Settles a lost PIN change if the server can be asked; offline, the PIN is used as it stands. */
+  private settlePinChangeIfOnline(): Promise<void> {
+    return this.need().pendingPin ? this.settlePinChange().catch(() => undefined) : Promise.resolve();
   }
 
   /**
@@ -303,15 +354,22 @@ export class SesameDevice {
 
   /** A confirmation with the PIN for a change of this installation (`app`: the PIN; `app_biometric`: biometrics). */
   private async confirmWithPin(kind: 'app' | 'app_biometric', pin: string) {
+    return (await this.pinConfirmation(kind, pin)).proof;
+  }
+
+  /** The PIN's answer to a confirmation the server asks for, and until when that confirmation may be answered. */
+  private async pinConfirmation(kind: 'app' | 'app_biometric', pin: string) {
+    await this.settlePinChangeIfOnline();
     const s = this.need();
     const approval = await this.send<PendingApproval>('POST', '/v1/device/pin-confirmations', { for: kind });
     const { payload, counter } = await this.payloadFor(approval, 'approve', undefined);
-    return {
+    const proof = {
       approvalId: approval.approvalId,
       counter,
       possession: await signWithPossession(s.possessionKey, payload),
       knowledge: toBase64Url(await hmac(await unlockKnowledgeKey(s.knowledge, pin), payload)),
     };
+    return { proof, expiresAt: approval.expiresAt };
   }
 
   /** Registers this installation's Web Push subscription (from `PushManager.subscribe`). */
@@ -364,6 +422,7 @@ export class SesameDevice {
       linkHash: claims.linkHash,
       nonce: claims.nonce,
     });
+    await this.settlePinChangeIfOnline();
     const possession = truncateToDigits(await hmac(s.offlineKey, payload));
     const knowledge = truncateToDigits(await hmac(await unlockKnowledgeKey(s.knowledge, pin), payload));
     return { data: claims.data, code: `${possession}-${knowledge}` };
@@ -449,18 +508,6 @@ export class SesameDevice {
       // A clock far off: the answer's Date header corrected it; sign again with the right time, once.
       if (err instanceof DeviceApiError && err.code === 'ERR_DEVICE_CLOCK') return this.sendOnce<T>(method, path, body, as);
       throw err;
-    }
-  }
-
-  /** For a request safe to repeat: sent again, up to three times in all, while no answer comes back (network, gateway). */
-  private async sendUntilAnswered<T>(method: string, path: string, body: unknown): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.send<T>(method, path, body);
-      } catch (err) {
-        const answered = err instanceof DeviceApiError && ![502, 503, 504].includes(err.status);
-        if (answered || attempt >= 3) throw err;
-      }
     }
   }
 

@@ -25,6 +25,13 @@ export interface DeviceState {
    * phone may have no network then). Absent in states saved by earlier versions until the next refresh.
    */
   bankKeys?: { keys: JsonWebKey[] } | null;
+  /** The server's count of PIN changes this state's knowledge key matches (absent in earlier versions' states). */
+  pinChanges?: number;
+  /**
+   * A PIN change whose answer was lost: its new key, the server's count once it is made, and until when it
+   * may still be made. Settled at the next use of the PIN, from the server's count.
+   */
+  pendingPin?: { wrapped: WrappedKnowledgeKey; pinChanges: number; until: number } | null;
 }
 
 export interface DeviceStore {

@@ -77,6 +77,10 @@ const DeviceSchema = Type.Object({
   activatedAt: Type.Union([Type.String(), Type.Null()]),
   trusted: Type.Boolean(),
   biometrics: Type.Object({ enrolled: Type.Boolean(), login: Type.Boolean(), operations: Type.Boolean() }),
+  pinChanges: Type.Integer({
+    minimum: 0,
+    description: 'How many times the PIN was changed: after a change whose answer was lost, tells the app which key the server holds',
+  }),
 });
 
 const PendingSchema = Type.Object({

@@ -74,7 +74,13 @@ export const appMethod: AuthMethod<{ biometricOk: boolean }> = {
     if (!(possessionOk && secondOk && counterOk && numberOk)) return { ok: false };
     // A PIN change: the new knowledge key is written with this success, over the old one only.
     const rekey = app.expected.newKnowledgeKey
-      ? { secretSealed: sealAppSecrets(ctx.deps.sealer, authenticator.id, { ...secrets, knowledge: app.expected.newKnowledgeKey }) }
+      ? {
+          secretSealed: sealAppSecrets(ctx.deps.sealer, authenticator.id, {
+            ...secrets,
+            knowledge: app.expected.newKnowledgeKey,
+            pinChanges: (secrets.pinChanges ?? 0) + 1,
+          }),
+        }
       : {};
     return { ok: true, change: { lastUsedStep: app.counter, ...rekey } };
   },

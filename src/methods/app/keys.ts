@@ -27,6 +27,11 @@ export interface AppParams {
 export interface AppSecrets {
   knowledge: string;
   offline: string;
+  /**
+   * How many times the knowledge key was replaced (PIN changes). The app, when the answer to a change was
+   * lost, reads it to know which key the server holds: a count, which says nothing about the PIN.
+   */
+  pinChanges?: number;
 }
 
 /** Where the authentication code of an approved request is sealed until the bank fetches it. */
