@@ -1,3 +1,4 @@
+import { isSamePhone } from '../channels/index.js';
 import { Conflict, InvalidRequest, NotFound, Unprocessable } from '../core/errors.js';
 import { decide } from '../core/policy.js';
 import { newId } from '../crypto/tokens.js';
@@ -79,6 +80,24 @@ export interface StepUpTarget {
   matches(declared: string): boolean;
 }
 
+/** A phone number as the target of a step-up: matched in whatever format the customer saw it. */
+export function phoneTarget(s: Services, e164: string): StepUpTarget {
+  return { value: e164, matches: (declared) => isSamePhone(declared, e164, s.config.channels.defaultCountry as never) };
+}
+
+/** A hardware token's serial as the target of a step-up. */
+export function serialTarget(serial: string): StepUpTarget {
+  return { value: serial, matches: (declared) => declared === serial };
+}
+
+/** The number or token an existing authenticator is bound to: what a step-up to resume or remove it names. */
+function boundTarget(s: Services, a: Pick<AuthenticatorRow, 'params'>): StepUpTarget | undefined {
+  const p = a.params as { phone?: string; serial?: string };
+  if (p.phone) return phoneTarget(s, p.phone);
+  if (p.serial) return serialTarget(p.serial);
+  return undefined;
+}
+
 /** Runs `body` in a transaction after the step-up check that a change of the customer's means requires. */
 export async function underStepUp<T>(
   s: Services,
@@ -118,7 +137,8 @@ export async function underStepUp<T>(
         type: 'manage_authenticators',
         action,
         kind,
-        ...(target && { data: (d) => d.target === undefined || target.matches(String(d.target)) }),
+        // A code that names a number or token binds that one only: never a change that names nothing.
+        data: (d) => d.target === undefined || (target !== undefined && target.matches(String(d.target))),
       });
     }
     return body(tx, now, !canDoSca);
@@ -282,7 +302,8 @@ export async function revokeAuthenticator(s: Services, c: Change & { authenticat
   const run =
     a.status === 'pending'
       ? (body: (tx: Db, now: Date) => Promise<AuthenticatorView>) => s.db.transaction().execute((tx) => body(tx, s.clock.now()))
-      : (body: (tx: Db, now: Date) => Promise<AuthenticatorView>) => underStepUp(s, c, 'remove', a.kind, body);
+      : (body: (tx: Db, now: Date) => Promise<AuthenticatorView>) =>
+          underStepUp(s, { ...c, target: boundTarget(s, a) }, 'remove', a.kind, body);
   return run(async (tx, now) => {
     const row = await tx
       .updateTable('authenticators')
@@ -392,7 +413,7 @@ export async function suspendAuthenticator(
 export async function resumeAuthenticator(s: Services, c: Change & { authenticatorId: string }): Promise<AuthenticatorView> {
   const a = await s.db
     .selectFrom('authenticators')
-    .select(['kind', 'status'])
+    .select(['kind', 'status', 'params'])
     .where('id', '=', c.authenticatorId)
     .where('customer_id', '=', c.customerId)
     .executeTakeFirst();
@@ -400,7 +421,7 @@ export async function resumeAuthenticator(s: Services, c: Change & { authenticat
   // Say what is wrong with the request before asking for a step-up it would not need.
   if (a.status !== 'suspended')
     throw new Conflict('ERR_AUTHENTICATOR_STATE', `The authenticator is ${a.status}, not suspended.`, { authenticatorStatus: a.status });
-  return underStepUp(s, c, 'add', a.kind, async (tx, now, bootstrap) => {
+  return underStepUp(s, { ...c, target: boundTarget(s, a) }, 'add', a.kind, async (tx, now, bootstrap) => {
     const row = await tx
       .updateTable('authenticators')
       .set({ status: 'active' })

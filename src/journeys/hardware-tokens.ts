@@ -13,7 +13,14 @@ import { appendAudit, customerChain } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import type { HardwareTokensTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
-import { authenticatorView, ENROLMENT_TTL_MS, insertAuthenticator, underStepUp, type AuthenticatorView } from './authenticators.js';
+import {
+  authenticatorView,
+  ENROLMENT_TTL_MS,
+  insertAuthenticator,
+  serialTarget,
+  underStepUp,
+  type AuthenticatorView,
+} from './authenticators.js';
 import { iso } from './customers.js';
 
 /**
@@ -217,8 +224,7 @@ export async function assignHardwareToken(
   const before = await s.db.selectFrom('hardware_tokens').selectAll().where('serial', '=', c.serial).executeTakeFirst();
   if (!before) throw new NotFound('Hardware token');
   await assertAssignable(s.db, before, s.clock.now());
-  const target = { value: c.serial, matches: (declared: string) => declared === c.serial };
-  return underStepUp(s, { ...c, target }, 'add', kindOf(before), async (tx, now, bootstrap) => {
+  return underStepUp(s, { ...c, target: serialTarget(c.serial) }, 'add', kindOf(before), async (tx, now, bootstrap) => {
     const token = await tx.selectFrom('hardware_tokens').selectAll().where('serial', '=', c.serial).forUpdate().executeTakeFirstOrThrow();
     await assertAssignable(tx, token, now);
     if (token.assigned_to_authenticator) await voidExpiredAssignment(tx, token.assigned_to_authenticator, now, actorOf(c.rpId));

@@ -1,4 +1,4 @@
-import { assertCountryAllowed, isSamePhone, otpSms, parsePhone, readOutVoiceScript, type DeliveryMessage } from '../channels/index.js';
+import { assertCountryAllowed, otpSms, parsePhone, readOutVoiceScript, type DeliveryMessage } from '../channels/index.js';
 import { Unprocessable } from '../core/errors.js';
 import type { OperationData } from '../core/operations.js';
 import { newId } from '../crypto/tokens.js';
@@ -10,6 +10,7 @@ import {
   type AuthenticatorView,
   enrolmentTtlMs,
   insertAuthenticator,
+  phoneTarget,
   underStepUp,
 } from './authenticators.js';
 import { queueMessage } from './messages.js';
@@ -70,11 +71,7 @@ export async function enrolPhone(
     locale,
     activationHash: otpHash(s.hashKey, id, { id: 'enrolment', link_hash: parsed.e164 }, code),
   };
-  const target = {
-    value: parsed.e164,
-    matches: (declared: string) => isSamePhone(declared, parsed.e164, s.config.channels.defaultCountry as never),
-  };
-  const row = await underStepUp(s, { ...c, target }, 'add', c.method, async (tx, now, bootstrap) => {
+  const row = await underStepUp(s, { ...c, target: phoneTarget(s, parsed.e164) }, 'add', c.method, async (tx, now, bootstrap) => {
     await assertSendLimits(tx, s, { operationId: null, customerId: c.customerId, destination: parsed.e164, now });
     const a = await insertAuthenticator(tx, {
       id,

@@ -963,6 +963,24 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
       expect(same.body.phone).toBe('+33611223344');
     });
 
+    it('a step-up that names a number or token is spent on that change only, never on one that names nothing', async () => {
+      const c = await t.newCustomerWithPasswordAndTotp();
+      // Named for a token, the code does not enrol a software TOTP whose secret would go to the caller.
+      const forToken = await authorise(t, c, { type: 'manage_authenticators', action: 'add', kind: 'totp', target: '987654321' });
+      const totp = await t.api('POST', `/v1/customers/${c.id}/authenticators/totp`, { authenticationCode: forToken.code });
+      expect(totp.status).toBe(422);
+      expect(totp.body.code).toBe('ERR_STEP_UP_MISMATCH');
+      // Named for a number, the code does not remove the app the customer has.
+      const forNumber = await authorise(t, c, { type: 'manage_authenticators', action: 'remove', kind: 'totp', target: '+33611223344' });
+      const removal = await t.api('DELETE', `/v1/customers/${c.id}/authenticators/${c.totpId}`, { authenticationCode: forNumber.code });
+      expect(removal.status).toBe(422);
+      expect(removal.body.code).toBe('ERR_STEP_UP_MISMATCH');
+      const plain = await authorise(t, c, { type: 'manage_authenticators', action: 'remove', kind: 'totp' });
+      expect((await t.api('DELETE', `/v1/customers/${c.id}/authenticators/${c.totpId}`, { authenticationCode: plain.code })).status).toBe(
+        200,
+      );
+    });
+
     it('another customer’s code cannot enrol a TOTP', async () => {
       const [a, b] = [await t.newCustomerWithPasswordAndTotp(), await t.newCustomerWithPasswordAndTotp()];
       const { code } = await authorise(t, a, { type: 'manage_authenticators', action: 'add', kind: 'totp' });
