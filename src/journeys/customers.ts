@@ -7,6 +7,7 @@ import { queuePhoneChangeNotices } from './phone-change-notices.js';
 import { appendAudit, customerChain } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import { enqueueEvent } from '../store/outbox.js';
+import { lockSecurityState } from '../store/security-state.js';
 import type { CustomerRow } from '../store/schema.js';
 
 /** The facts SCA needs about a customer; the bank's systems are their source. */
@@ -119,14 +120,19 @@ export async function createCustomer(s: Services, input: CustomerInput, actor: s
  * number is not enrolled in its place: it has proven nothing yet (the customer enrols it, or changes the
  * secure number with a code sent to it).
  */
-async function revokeCodesTo(tx: Db, c: { customerId: string; phone: string; actor: string; now: Date }): Promise<void> {
+export async function revokeCodesTo(
+  tx: Db,
+  c: { customerId: string; phone: string; actor: string; now: Date; kinds?: ('sms' | 'voice')[] },
+): Promise<void> {
   const methods = await tx
     .selectFrom('authenticators')
     .select(['id', 'kind', 'category', 'status'])
     .where('customer_id', '=', c.customerId)
-    .where('kind', 'in', ['sms', 'voice'])
+    .where('kind', 'in', c.kinds ?? ['sms', 'voice'])
     .where('status', '!=', 'revoked')
     .where(sql<string>`params->>'phone'`, '=', c.phone)
+    // Waits for an activation in progress: its method is then seen active, and announced as removed.
+    .forUpdate()
     .execute();
   for (const a of methods) {
     await tx.updateTable('authenticators').set({ status: 'revoked', revoked_at: c.now }).where('id', '=', a.id).execute();
@@ -161,6 +167,12 @@ export async function updateCustomer(s: Services, id: string, patch: CustomerPat
   const phone = patch.mobilePhone === undefined ? undefined : patch.mobilePhone ? normalisePhone(patch.mobilePhone, 'mobilePhone') : null;
   const landline = patch.landline === undefined ? undefined : patch.landline ? normalisePhone(patch.landline, 'landline') : null;
   const result = await s.db.transaction().execute(async (tx) => {
+    if (phone !== undefined) {
+      // A replaced number revokes the methods on it: under the lock every change of the customer's means
+      // takes (enrolments, activations by step-up, the customer's own change), taken first as they do.
+      await findCustomer(tx, id);
+      await lockSecurityState(tx, id);
+    }
     const before = await tx.selectFrom('customers').select(['mobile_phone', 'email']).where('id', '=', id).forUpdate().executeTakeFirst();
     if (!before) throw new NotFound('Customer');
     const set: Record<string, unknown> = { updated_at: now };

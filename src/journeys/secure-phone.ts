@@ -10,7 +10,7 @@ import { enqueueEvent } from '../store/outbox.js';
 import type { CustomerRow } from '../store/schema.js';
 import { lockSecurityState } from '../store/security-state.js';
 import { consumeStepUp } from './authentication-codes.js';
-import { customerView, findCustomer, type CustomerView } from './customers.js';
+import { customerView, findCustomer, revokeCodesTo, type CustomerView } from './customers.js';
 import { queuePhoneChangeNotices } from './phone-change-notices.js';
 import { queueMessage } from './messages.js';
 import { assertSendLimits, type Locale } from './otp.js';
@@ -172,7 +172,8 @@ async function applyChange(tx: Db, s: Services, rpId: string, customer: Customer
     .where('id', '=', customer.id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  // SMS codes now go to the new number only.
+  // Calls to the old number stop too; SMS codes now go to the new number only.
+  if (old) await revokeCodesTo(tx, { customerId: customer.id, phone: old, actor: `rp:${rpId}`, now, kinds: ['voice'] });
   const revoked = await tx
     .updateTable('authenticators')
     .set({ status: 'revoked', revoked_at: now })
