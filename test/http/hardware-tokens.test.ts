@@ -265,6 +265,10 @@ describe.each(databaseKinds)('hardware OATH tokens on %s', (kind) => {
       const meanwhile = await api('POST', `/v1/customers/${(await passwordOnlyCustomer()).id}/authenticators/token`, { serial: s3 });
       expect(meanwhile.body.code).toBe('ERR_TOKEN_ASSIGNED');
       t.clock.advance(10 * 60_000 + 1000);
+      const late = await api('POST', `/v1/customers/${c.id}/authenticators/${first.body.id}/activate`, {
+        code: hotpCode({ secret: SEED, digits: 6 }, 0),
+      });
+      expect(late.body.code).toBe('ERR_ENROLMENT_EXPIRED');
       const second = await api('POST', `/v1/customers/${c.id}/authenticators/token`, { serial: s3 });
       expect(second.status, JSON.stringify(second.body)).toBe(201);
       const ids = (await api('GET', `/v1/customers/${c.id}/authenticators`)).body.items.map((a: { id: string }) => a.id);

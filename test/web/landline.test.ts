@@ -280,6 +280,14 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the web banking with a landline and a
     await bank.getByTestId('phone-add-number').fill('01 45 67 89 01');
     await bank.getByTestId('phone-add-mode-keypad').check();
     await bank.getByTestId('phone-add-password').fill(bruno.password);
+    // Confirmed by SMS first: the code's message names the line being added...
+    await bank.getByTestId('phone-add-method-sms').click();
+    await bank.getByTestId('phone-add-sent').waitFor();
+    expect((await newestSms('+33611223344', 2)).text).toContain('appel vocal 01 45 67 89 01');
+    // ...so once the number is edited that code no longer fits: the screen asks for a new confirmation.
+    await bank.getByTestId('phone-add-number').fill('01 45 67 89 09');
+    await bank.getByTestId('phone-add-sent').waitFor({ state: 'detached' });
+    await bank.getByTestId('phone-add-number').fill('01 45 67 89 01');
     await bank.getByTestId('phone-add-code').fill(appCode(bruno)());
     await bank.getByTestId('phone-add-start').click();
     await bank.getByTestId('phone-add-activate-code').waitFor();

@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import { api, type ScaChoice, type ScaMethod, type StepUp, type StepUpOperation, type WaysIn } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { Field } from './Field.js';
@@ -64,8 +65,15 @@ export function StepUpFields({
   busy: boolean;
 }) {
   const { m, lang } = useI18n();
+  const key = JSON.stringify(operation);
+  // A code sent by SMS or call confirms the change it was sent for: edited since (another number), the
+  // screen starts over, so that a new code is asked for this change.
+  useEffect(() => {
+    if (value.declaredFor !== null && value.declaredFor !== key) {
+      onChange((prev) => ({ ...prev, sca: initialSca(methods), operationId: null, declaredFor: null }));
+    }
+  }, [key]);
   const requestCode = async (method: 'sms' | 'voice') => {
-    const key = JSON.stringify(operation);
     let operationId = value.declaredFor === key ? value.operationId : null;
     if (!operationId) {
       operationId = (await api.startStepUp(operation)).operationId;
