@@ -197,7 +197,7 @@ export interface OperationDisplay {
   type: string;
   expiresAt: string;
   amount?: { value: number; currency: string };
-  payee?: { name: string; iban?: string };
+  payee?: { name: string; iban?: string; merchantId?: string };
   payeeCount?: number;
 }
 
@@ -244,7 +244,7 @@ function display(id: string, type: string, expiresAt: Date, data: OperationData)
   const d = data as {
     amount?: { value: number; currency: string };
     total?: { value: number; currency: string };
-    payee?: { name: string; iban?: string };
+    payee?: { name: string; iban?: string; merchantId?: string };
     payees?: unknown[];
   };
   const amount = d.amount ?? d.total;
@@ -253,7 +253,15 @@ function display(id: string, type: string, expiresAt: Date, data: OperationData)
     type,
     expiresAt: expiresAt.toISOString(),
     ...(amount ? { amount: { value: amount.value, currency: amount.currency } } : {}),
-    ...(d.payee ? { payee: { name: d.payee.name, ...(d.payee.iban ? { iban: d.payee.iban } : {}) } } : {}),
+    ...(d.payee
+      ? {
+          payee: {
+            name: d.payee.name,
+            ...(d.payee.iban ? { iban: d.payee.iban } : {}),
+            ...(d.payee.merchantId ? { merchantId: d.payee.merchantId } : {}),
+          },
+        }
+      : {}),
     ...(d.payees ? { payeeCount: d.payees.length } : {}),
   };
 }

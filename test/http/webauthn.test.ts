@@ -182,6 +182,10 @@ describe.each(databaseKinds)('passkeys and security keys on %s', (kind) => {
     const ok = await authenticate(opId, [{ method: 'webauthn', credential: key.get(res.body.options) }]);
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     expect(ok.body.categories.sort()).toEqual(['inherence', 'possession']);
+    // A merchant is shown by its id too: the customer sees who is paid, as the code binds it.
+    const card = { type: 'online_card_payment', amount: PAYMENT.amount, payee: { name: 'showroomprive.com', merchantId: 'FR-SRP-0001' } };
+    const cardOptions = await t.api('POST', `/v1/operations/${await t.createOperation(id, card)}/webauthn/options`);
+    expect(cardOptions.body.operation.payee).toEqual(card.payee);
     const consumed = await t.api('POST', '/v1/authentication-codes/consume', { code: ok.body.authenticationCode, data: PAYMENT });
     expect(consumed.status, JSON.stringify(consumed.body)).toBe(200);
     expect(consumed.body).toMatchObject({ operationId: opId, methods: ['webauthn'] });

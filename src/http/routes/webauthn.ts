@@ -141,7 +141,9 @@ export async function webauthnRoutes(app: FastifyInstance, s: Services): Promise
             type: Type.String(),
             expiresAt: Type.String(),
             amount: Type.Optional(Money),
-            payee: Type.Optional(Type.Object({ name: Type.String(), iban: Type.Optional(Type.String()) })),
+            payee: Type.Optional(
+              Type.Object({ name: Type.String(), iban: Type.Optional(Type.String()), merchantId: Type.Optional(Type.String()) }),
+            ),
             payeeCount: Type.Optional(Type.Integer()),
           }),
         }),
