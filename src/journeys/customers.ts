@@ -168,8 +168,8 @@ export async function updateCustomer(s: Services, id: string, patch: CustomerPat
   const landline = patch.landline === undefined ? undefined : patch.landline ? normalisePhone(patch.landline, 'landline') : null;
   const result = await s.db.transaction().execute(async (tx) => {
     if (phone !== undefined) {
-      // A replaced number revokes the methods on it: under the lock every change of the customer's means
-      // takes (enrolments, activations by step-up, the customer's own change), taken first as they do.
+      // A replaced number revokes the methods on it: under the lock changes of the customer's means take
+      // (enrolments, removals and resumptions by step-up, the customer's own change), first as they do.
       await findCustomer(tx, id);
       await lockSecurityState(tx, id);
     }
@@ -201,15 +201,14 @@ export async function updateCustomer(s: Services, id: string, patch: CustomerPat
     if (patch.birthDate !== undefined) set.birth_date = patch.birthDate;
     if (patch.emancipated !== undefined) set.emancipated = patch.emancipated;
     const row = await tx.updateTable('customers').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    // Authenticator rows before the audit chain's head, in the order an activation takes them.
+    if (phoneReplaced) await revokeCodesTo(tx, { customerId: id, phone: before.mobile_phone!, actor, now });
     await appendAudit(tx, customerChain(id), now, {
       type: 'customer.updated',
       actor,
       data: { fields: Object.keys(patch).sort() },
     });
-    if (phoneReplaced) {
-      await revokeCodesTo(tx, { customerId: id, phone: before.mobile_phone!, actor, now });
-      await queuePhoneChangeNotices(tx, s, row, before.mobile_phone!, now);
-    }
+    if (phoneReplaced) await queuePhoneChangeNotices(tx, s, row, before.mobile_phone!, now);
     return { view: customerView(row), notified: phoneReplaced };
   });
   if (result.notified) s.messagesQueued();

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceApiError, MemoryDeviceStore, SesameDevice, type PendingApproval } from '../../sdk/device/src/index.js';
+import {
+  DeviceApiError,
+  MemoryDeviceStore,
+  NewPinInForce,
+  PinChangeUnconfirmed,
+  SesameDevice,
+  type PendingApproval,
+} from '../../sdk/device/src/index.js';
 import { buildHttp } from '../../src/http/server.js';
 import { activeApp } from '../../src/journeys/app-approvals.js';
 import { changePin } from '../../src/journeys/app-device.js';
@@ -660,21 +667,46 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     await approvesWithNewPinOnly(c, device);
   });
 
-  it('a PIN change the gateway gave up on, done by the server afterwards, is picked up at the next use of the PIN', async () => {
+  it('a PIN change the gateway gave up on, done by the server afterwards, is picked up before the PIN is next used', async () => {
     const c = await customer();
     let heldChange: (() => Promise<Response>) | null = null;
     const device = await activateThrough(c, (viaServer) => async (input, init) => {
       if (String(input).endsWith('/v1/device/pin') && !heldChange) {
         // The request is still on its way to the server when the gateway answers 504.
         heldChange = () => viaServer(input, init);
-        return new Response(JSON.stringify({ code: 'ERR_GATEWAY' }), { status: 504, headers: { 'content-type': 'application/json' } });
+        return new Response(JSON.stringify({ title: 'Gateway Timeout' }), { status: 504, headers: { 'content-type': 'application/json' } });
       }
       return viaServer(input, init);
     });
-    expect((await failureOf(device.changePin(PIN, '135790'))).status).toBe(504);
-    // Not known yet: another change must wait rather than wrap a key over the wrong one.
-    await expect(device.changePin(PIN, '246801')).rejects.toThrow(/still being confirmed/);
+    await expect(device.changePin(PIN, '135790')).rejects.toBeInstanceOf(PinChangeUnconfirmed);
+    expect(device.pinChangePending).toBe(true);
+    // Not known yet: another change waits rather than wrap a key over the wrong one.
+    await expect(device.changePin(PIN, '246801')).rejects.toBeInstanceOf(PinChangeUnconfirmed);
     expect((await heldChange!()).status).toBe(200);
+    // The customer, told the change was not confirmed, types the old PIN: the app learns the change was
+    // made and asks for the new one, without sending the old one (no failure counted).
+    await sendToApp(c.id, PAYMENT(300));
+    const a = await pending(device);
+    await expect(device.approve(a, { pin: PIN })).rejects.toBeInstanceOf(NewPinInForce);
+    expect(device.pinChangePending).toBe(false);
+    const wrong = await failureOf(device.approve(a, { pin: '000000' }));
+    expect(wrong.problem.remainingAttempts).toBe(4);
+    await device.approve(a, { pin: '135790' });
+  });
+
+  it('a server error after the change was saved does not leave the app with the old PIN', async () => {
+    const c = await customer();
+    const device = await activateThrough(c, (viaServer) => async (input, init) => {
+      const res = await viaServer(input, init);
+      if (String(input).endsWith('/v1/device/pin')) {
+        return new Response(JSON.stringify({ code: 'ERR_INTERNAL', title: 'Internal Server Error' }), {
+          status: 500,
+          headers: { 'content-type': 'application/problem+json' },
+        });
+      }
+      return res;
+    });
+    await device.changePin(PIN, '135790');
     await approvesWithNewPinOnly(c, device);
   });
 

@@ -32,9 +32,6 @@ export interface DeviceInfo {
   pinChanges: number;
 }
 
-/** Statuses a gateway answers when the server's own answer never came: the request may have been done. */
-const NO_ANSWER = [502, 503, 504];
-
 /** A problem+json answer of the device API. */
 export class DeviceApiError extends Error {
   constructor(
@@ -46,6 +43,22 @@ export class DeviceApiError extends Error {
   }
   get code(): string | undefined {
     return this.problem.code;
+  }
+}
+
+/** A PIN change's answer was lost and the server could not be asked yet: the PIN in force is not known. */
+export class PinChangeUnconfirmed extends Error {
+  constructor() {
+    super('Your last PIN change could not be confirmed yet: connect to the network, then try again.');
+    this.name = 'PinChangeUnconfirmed';
+  }
+}
+
+/** A PIN change whose answer was lost turned out to be made: the new PIN is the one to type. */
+export class NewPinInForce extends Error {
+  constructor() {
+    super('Your PIN change went through: type your new PIN.');
+    this.name = 'NewPinInForce';
   }
 }
 
@@ -224,7 +237,7 @@ export class SesameDevice {
   }
 
   private async signApprovalNow(approval: PendingApproval, how: Approval, opts: { numberChoice?: number }): Promise<SignedRequest> {
-    await this.settlePinChangeIfOnline();
+    if ('pin' in how) await this.settleBeforePinUse();
     const s = this.need();
     const { payload, counter, numberChoice } = await this.payloadFor(approval, 'approve', opts.numberChoice);
     const possession = await signWithPossession(s.possessionKey, payload);
@@ -245,9 +258,11 @@ export class SesameDevice {
    * Derives the knowledge key from the PIN once, for one user action that approves several operations
    * (a batch the customer reviewed together). Keep it no longer than that action.
    */
-  async unlock(pin: string): Promise<UnlockedPin> {
-    await this.settlePinChangeIfOnline();
-    return { key: await unlockKnowledgeKey(this.need().knowledge, pin) };
+  unlock(pin: string): Promise<UnlockedPin> {
+    return this.serial(async () => {
+      await this.settleBeforePinUse();
+      return { key: await unlockKnowledgeKey(this.need().knowledge, pin) };
+    });
   }
 
   /** Refuses: for an online card payment, this declares it as fraud (the bank is told). */
@@ -265,10 +280,11 @@ export class SesameDevice {
 
   /**
    * Changes the PIN: the old one confirms (checked by the server, a wrong one counts as a failed attempt);
-   * the new knowledge key replaces the old one on the server in the same step. When the answer is lost
-   * (no network, a gateway's 502–504), the new key is kept aside: the server's count of PIN changes says,
-   * now or at the next use of the PIN, which key it holds. The change is never sent twice, so a wrong old
-   * PIN counts once.
+   * the new knowledge key replaces the old one on the server in the same step. The change is sent once,
+   * so a wrong old PIN counts once. When its answer is lost (no network, a gateway, a server error after
+   * the change was saved), the new key is kept aside and the server's count of PIN changes says which key
+   * it holds: now if it can be asked, else before the PIN is next used ({@link PinChangeUnconfirmed} until
+   * then; {@link NewPinInForce} when it turns out the change was made).
    */
   changePin(oldPin: string, newPin: string): Promise<void> {
     if (!PIN_PATTERN.test(newPin)) throw new TypeError('The PIN is 6 digits.');
@@ -276,24 +292,26 @@ export class SesameDevice {
       const s = this.need();
       await this.settlePinChange();
       // Changed again before the last change is known, the new PIN's key would be wrapped over the wrong one.
-      if (s.pendingPin) throw new TypeError('The last PIN change is still being confirmed: try again in a minute.');
+      if (s.pendingPin) throw new PinChangeUnconfirmed();
       const before = s.pinChanges ?? (await this.info()).pinChanges;
       const { proof: confirmation, expiresAt } = await this.pinConfirmation('app', oldPin);
       const next = await newKnowledgeKey(newPin, this.iterations);
-      // A minute's margin: a change received just before the confirmation expired may commit just after.
-      s.pendingPin = { wrapped: next.wrapped, pinChanges: before + 1, until: Date.parse(expiresAt) + 60_000 };
+      // Until when the change may still land: the confirmation's lifetime, with a wide margin for a request
+      // held up on its way or waiting for a lock.
+      s.pendingPin = { wrapped: next.wrapped, pinChanges: before + 1, until: Date.parse(expiresAt) + 10 * 60_000 };
       await this.opts.store.save(s);
       try {
         await this.send('POST', '/v1/device/pin', { ...confirmation, newKnowledgeKey: toBase64Url(next.raw) });
       } catch (err) {
-        if (err instanceof DeviceApiError && !NO_ANSWER.includes(err.status)) {
-          // Refused (a wrong old PIN, an expired confirmation): nothing changed.
+        // Only the server's own refusal (a wrong old PIN, an expired confirmation) says nothing changed.
+        if (err instanceof DeviceApiError && err.status < 500 && err.code) {
           s.pendingPin = null;
           await this.opts.store.save(s);
           throw err;
         }
-        await this.settlePinChange().catch(() => undefined);
-        if (!s.pendingPin && s.pinChanges === before + 1) return;
+        const outcome = await this.settlePinChange().catch(() => 'pending' as const);
+        if (outcome === 'changed') return;
+        if (outcome === 'pending') throw new PinChangeUnconfirmed();
         throw err;
       }
       s.knowledge = next.wrapped;
@@ -303,25 +321,41 @@ export class SesameDevice {
     });
   }
 
+  /** Whether a PIN change's outcome is still to be learnt from the server (the app may say so). */
+  get pinChangePending(): boolean {
+    return !!this.state?.pendingPin;
+  }
+
   /**
    * After a PIN change whose answer was lost: keeps the key the server holds, which its count of changes
-   * tells. Left pending while the change may still land (its request may still be on its way).
+   * tells (`changed`: the new key, `unchanged`: the old one). `pending` while the change may still land.
+   * Runs inside `serial`, like every use of the PIN.
    */
-  private async settlePinChange(): Promise<void> {
+  private async settlePinChange(): Promise<'changed' | 'unchanged' | 'pending' | 'none'> {
     const s = this.need();
     const pending = s.pendingPin;
-    if (!pending) return;
+    if (!pending) return 'none';
     const { pinChanges } = await this.info();
-    if (pinChanges >= pending.pinChanges) s.knowledge = pending.wrapped;
-    else if (pending.until > this.now()) return;
+    const changed = pinChanges >= pending.pinChanges;
+    if (!changed && pending.until > this.now()) return 'pending';
+    if (changed) s.knowledge = pending.wrapped;
     s.pinChanges = pinChanges;
     s.pendingPin = null;
     await this.opts.store.save(s);
+    return changed ? 'changed' : 'unchanged';
   }
 
-  /** Settles a lost PIN change if the server can be asked; offline, the PIN is used as it stands. */
-  private settlePinChangeIfOnline(): Promise<void> {
-    return this.need().pendingPin ? this.settlePinChange().catch(() => undefined) : Promise.resolve();
+  /**
+   * Before the PIN typed is used: settles a lost change first. Offline, which PIN is in force is not known
+   * ({@link PinChangeUnconfirmed}); if the change turns out made, the PIN typed may be the old one, so it is
+   * not used ({@link NewPinInForce}): either way no failure is counted for a PIN the app could not know.
+   */
+  private async settleBeforePinUse(): Promise<void> {
+    if (!this.need().pendingPin) return;
+    const outcome = await this.settlePinChange().catch(() => {
+      throw new PinChangeUnconfirmed();
+    });
+    if (outcome === 'changed') throw new NewPinInForce();
   }
 
   /**
@@ -359,7 +393,7 @@ export class SesameDevice {
 
   /** The PIN's answer to a confirmation the server asks for, and until when that confirmation may be answered. */
   private async pinConfirmation(kind: 'app' | 'app_biometric', pin: string) {
-    await this.settlePinChangeIfOnline();
+    await this.settleBeforePinUse();
     const s = this.need();
     const approval = await this.send<PendingApproval>('POST', '/v1/device/pin-confirmations', { for: kind });
     const { payload, counter } = await this.payloadFor(approval, 'approve', undefined);
@@ -394,7 +428,11 @@ export class SesameDevice {
    * Offline mode: `qr` is the server-signed operation the web page showed as a QR code. The signature and
    * the data's link hash are checked, then possession and knowledge each give 8 digits the customer types.
    */
-  async offlineCode(qr: string, pin: string): Promise<{ data: OperationData; code: string }> {
+  offlineCode(qr: string, pin: string): Promise<{ data: OperationData; code: string }> {
+    return this.serial(() => this.offlineCodeNow(qr, pin));
+  }
+
+  private async offlineCodeNow(qr: string, pin: string): Promise<{ data: OperationData; code: string }> {
     const s = this.need();
     let claims: {
       typ: string;
@@ -422,7 +460,7 @@ export class SesameDevice {
       linkHash: claims.linkHash,
       nonce: claims.nonce,
     });
-    await this.settlePinChangeIfOnline();
+    await this.settleBeforePinUse();
     const possession = truncateToDigits(await hmac(s.offlineKey, payload));
     const knowledge = truncateToDigits(await hmac(await unlockKnowledgeKey(s.knowledge, pin), payload));
     return { data: claims.data, code: `${possession}-${knowledge}` };

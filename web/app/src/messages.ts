@@ -160,6 +160,8 @@ const fr = {
     remaining: (n: number) => (n > 1 ? `Il vous reste ${n} essais.` : n === 1 ? 'Il vous reste 1 essai.' : 'Plus aucun essai.'),
     blocked: 'Votre accès est bloqué. Contactez votre banque.',
     expired: 'Cette demande a expiré.',
+    pinChangeUnconfirmed: 'Le changement de votre code secret n’a pas encore pu être confirmé. Connectez-vous au réseau, puis réessayez.',
+    newPinInForce: 'Le changement de votre code secret a bien été fait : tapez votre nouveau code.',
     revoked: 'Cet appareil n’est plus actif : activez l’appli à nouveau.',
   },
 };
@@ -314,6 +316,8 @@ const en: Messages = {
     remaining: (n: number) => (n > 1 ? `${n} attempts left.` : n === 1 ? '1 attempt left.' : 'No attempt left.'),
     blocked: 'Your access is blocked. Please contact your bank.',
     expired: 'This request has expired.',
+    pinChangeUnconfirmed: 'Your PIN change could not be confirmed yet. Connect to the network, then try again.',
+    newPinInForce: 'Your PIN change went through: type your new PIN.',
     revoked: 'This device is no longer active: activate the app again.',
   },
 };

@@ -67,12 +67,13 @@ export function StepUpFields({
   const { m, lang } = useI18n();
   const key = JSON.stringify(operation);
   // A code sent by SMS or call confirms the change it was sent for: edited since (another number), the
-  // screen starts over, so that a new code is asked for this change.
+  // screen starts over, so that a new code is asked for this change (also when it was edited while the
+  // code was being asked for).
   useEffect(() => {
     if (value.declaredFor !== null && value.declaredFor !== key) {
       onChange((prev) => ({ ...prev, sca: initialSca(methods), operationId: null, declaredFor: null }));
     }
-  }, [key]);
+  }, [key, value.declaredFor]);
   const requestCode = async (method: 'sms' | 'voice') => {
     let operationId = value.declaredFor === key ? value.operationId : null;
     if (!operationId) {

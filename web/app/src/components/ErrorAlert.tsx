@@ -1,4 +1,4 @@
-import { DeviceApiError } from '../../../../sdk/device/src/index.js';
+import { DeviceApiError, NewPinInForce, PinChangeUnconfirmed } from '../../../../sdk/device/src/index.js';
 import { useI18n } from '../i18n.js';
 
 /**
@@ -22,6 +22,10 @@ export function ErrorAlert({ error, testId }: { error: unknown; testId: string }
     else lines.push({ text: detail ?? (typeof p.title === 'string' && p.title ? p.title : m.errors.generic), testId: 'error-detail' });
     if (typeof p.remainingAttempts === 'number')
       lines.push({ text: m.errors.remaining(p.remainingAttempts), testId: 'remaining-attempts' });
+  } else if (error instanceof PinChangeUnconfirmed) {
+    lines.push({ text: m.errors.pinChangeUnconfirmed, testId: 'error-detail' });
+  } else if (error instanceof NewPinInForce) {
+    lines.push({ text: m.errors.newPinInForce, testId: 'error-detail' });
   } else if (error instanceof TypeError && /fetch|network/i.test(error.message)) {
     lines.push({ text: m.errors.network, testId: 'error-detail' });
   } else if (error instanceof Error && error.message) {
