@@ -103,7 +103,9 @@ export function describeOperation(data: OperationData, locale: Locale): string {
     case 'card_wallet_enrolment':
       return fr ? `ajout de votre carte à ${data.wallet}` : `adding your card to ${data.wallet}`;
     case 'manage_authenticators': {
-      const name = AUTHENTICATOR_NAMES[locale][data.kind] ?? data.kind;
+      // A TOTP with a serial is a hardware token, not an app on a phone.
+      const kind = data.kind === 'totp' && data.target !== undefined ? 'hotp' : data.kind;
+      const name = AUTHENTICATOR_NAMES[locale][kind] ?? data.kind;
       const verb = fr
         ? { add: 'ajout', remove: 'suppression', regenerate: 'renouvellement' }[data.action]
         : { add: 'adding', remove: 'removing', regenerate: 'renewing' }[data.action];

@@ -109,6 +109,8 @@ describe('describeOperation', () => {
     expect(describeOperation(sms, 'fr')).toBe("ajout d'un moyen d'authentification (SMS +33611223344)");
     const token: OperationData = { type: 'manage_authenticators', action: 'add', kind: 'ocra', target: '987654321' };
     expect(describeOperation(token, 'en')).toBe('adding a sign-in method (hardware token 987654321)');
+    const totpToken: OperationData = { type: 'manage_authenticators', action: 'add', kind: 'totp', target: '555000111' };
+    expect(describeOperation(totpToken, 'fr')).toBe("ajout d'un moyen d'authentification (jeton physique 555000111)");
   });
 });
 
