@@ -12,6 +12,7 @@ import { appendAudit, customerChain } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import { enqueueEvent } from '../store/outbox.js';
 import type { AuthenticatorRow } from '../store/schema.js';
+import { recordRevoked } from '../store/authenticator-revocations.js';
 import { lockSecurityState } from '../store/security-state.js';
 import { consumeStepUp } from './authentication-codes.js';
 import { findCustomer, iso } from './customers.js';
@@ -313,9 +314,7 @@ export async function revokeAuthenticator(s: Services, c: Change & { authenticat
       .returningAll()
       .executeTakeFirst();
     if (!row) throw new NotFound('Authenticator');
-    const data = { customerId: c.customerId, authenticatorId: a.id, kind: a.kind, category: a.category };
-    await appendAudit(tx, customerChain(c.customerId), now, { type: 'authenticator.revoked', actor: `rp:${c.rpId}`, data });
-    if (a.status === 'active') await enqueueEvent(tx, now, { type: 'authenticator.removed', rpId: null, data });
+    await recordRevoked(tx, now, `rp:${c.rpId}`, { ...a, customerId: c.customerId, wasActive: a.status === 'active' });
     return authenticatorView(row);
   });
 }

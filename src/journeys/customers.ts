@@ -6,7 +6,7 @@ import type { Services } from '../context.js';
 import { queuePhoneChangeNotices } from './phone-change-notices.js';
 import { appendAudit, customerChain } from '../store/audit.js';
 import type { Db } from '../store/db.js';
-import { enqueueEvent } from '../store/outbox.js';
+import { recordRevoked } from '../store/authenticator-revocations.js';
 import { lockSecurityState } from '../store/security-state.js';
 import type { CustomerRow } from '../store/schema.js';
 
@@ -136,9 +136,7 @@ export async function revokeCodesTo(
     .execute();
   for (const a of methods) {
     await tx.updateTable('authenticators').set({ status: 'revoked', revoked_at: c.now }).where('id', '=', a.id).execute();
-    const data = { customerId: c.customerId, authenticatorId: a.id, kind: a.kind, category: a.category, reason: 'number_replaced' };
-    await appendAudit(tx, customerChain(c.customerId), c.now, { type: 'authenticator.revoked', actor: c.actor, data });
-    if (a.status === 'active') await enqueueEvent(tx, c.now, { type: 'authenticator.removed', rpId: null, data });
+    await recordRevoked(tx, c.now, c.actor, { ...a, customerId: c.customerId, wasActive: a.status === 'active' }, 'number_replaced');
   }
 }
 

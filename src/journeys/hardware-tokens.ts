@@ -10,6 +10,7 @@ import { importPskc, type TokenSeed } from '../methods/pskc/pskc.js';
 import { totpSealContext, type StoredTotpParams } from '../methods/totp/index.js';
 import type { Services } from '../context.js';
 import { appendAudit, customerChain } from '../store/audit.js';
+import { recordRevoked } from '../store/authenticator-revocations.js';
 import type { Db } from '../store/db.js';
 import type { HardwareTokensTable } from '../store/schema.js';
 import type { Selectable } from 'kysely';
@@ -291,14 +292,8 @@ async function voidExpiredAssignment(tx: Db, authenticatorId: string, now: Date,
     .returning(['customer_id', 'kind', 'category'])
     .executeTakeFirst();
   if (!voided) return;
-  const data = {
-    customerId: voided.customer_id,
-    authenticatorId,
-    kind: voided.kind,
-    category: voided.category,
-    reason: 'enrolment_expired',
-  };
-  await appendAudit(tx, customerChain(voided.customer_id), now, { type: 'authenticator.revoked', actor, data });
+  const a = { id: authenticatorId, customerId: voided.customer_id, kind: voided.kind, category: voided.category, wasActive: false };
+  await recordRevoked(tx, now, actor, a, 'enrolment_expired');
 }
 
 const actorOf = (rpId: string) => (rpId === 'cli' ? 'cli' : `rp:${rpId}`);
