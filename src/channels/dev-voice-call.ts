@@ -1,4 +1,4 @@
-import { spokenDigits } from './twiml.js';
+import { partForKeys, scriptPart, spokenDigits } from './twiml.js';
 import type { DeliveryStatus, VoiceGather, VoiceScript, VoiceSegment } from './types.js';
 
 /**
@@ -62,7 +62,7 @@ export function stepVoiceCall(script: VoiceScript, state: VoiceCallState, event:
     if (event.type !== 'answer') throw new VoiceCallError('The call has not been answered yet.');
     // An answering machine gets the script's machine part, which never holds the code.
     if (event.by === 'machine') return { ...play(script.machine, 'machine'), status: 'machine' };
-    return { ...play(event.by === 'unsure' ? (script.unsure ?? script.answer) : script.answer), status: 'answered' };
+    return { ...play(scriptPart(script, event.by === 'unsure' ? 'unsure' : 'answer')), status: 'answered' };
   }
   if (event.type === 'answer' || event.type === 'decline') throw new VoiceCallError('The call is already answered.');
   if (event.type === 'server') {
@@ -93,7 +93,7 @@ function pressKeys(script: VoiceScript, gather: NonNullable<VoiceCallState['gath
   }
   if (!done) return { state: { phase: 'in-progress', gather: { ...gather, keys } }, played: [] };
   if (segment.purpose === 'code') return { state: { phase: 'in-progress', awaitingServer: true }, played: [], dtmf: keys };
-  return play(script.repeat && keys === script.repeat.key ? script.repeat.segments : script.goodbye);
+  return play(scriptPart(script, partForKeys(script, keys)));
 }
 
 /** Plays segments up to the first gather (which then waits) or to the end of the call. */

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { VoiceScriptPart } from './twiml.js';
+import { partForKeys, type VoiceScriptPart } from './twiml.js';
 import type { DeliveryStatus, DeliveryStatusUpdate, VoiceScript } from './types.js';
 
 /**
@@ -140,5 +140,5 @@ export function voiceWebhookStep(
   // Only an answer detected as a person's hears the code at once; `unknown` (or no detection) must press a key.
   if (digits === undefined) return { part: params.AnsweredBy === 'human' ? 'answer' : 'unsure' };
   if (script.mode === 'keypad') return { dtmf: digits.replace(/#$/, '') };
-  return { part: script.repeat && digits === script.repeat.key ? 'repeat' : 'goodbye' };
+  return { part: partForKeys(script, digits) };
 }

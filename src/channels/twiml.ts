@@ -31,9 +31,19 @@ export function renderTwiml(segments: readonly VoiceSegment[], options: TwimlOpt
  * the repeat key, `machine` for an answering machine.
  */
 export function renderVoiceScript(script: VoiceScript, part: VoiceScriptPart = 'answer', options: { voice?: string } = {}): string {
-  const segments =
-    part === 'repeat' ? (script.repeat?.segments ?? script.goodbye) : part === 'unsure' ? (script.unsure ?? script.answer) : script[part];
-  return renderTwiml(segments, { language: script.language, ...(options.voice ? { voice: options.voice } : {}) });
+  return renderTwiml(scriptPart(script, part), { language: script.language, ...(options.voice ? { voice: options.voice } : {}) });
+}
+
+/** The segments of one part; a script without `repeat` or `unsure` says goodbye, or plays `answer`, instead. */
+export function scriptPart(script: VoiceScript, part: VoiceScriptPart): VoiceSegment[] {
+  if (part === 'repeat') return script.repeat?.segments ?? script.goodbye;
+  if (part === 'unsure') return script.unsure ?? script.answer;
+  return script[part];
+}
+
+/** The part a key pressed in read-out mode leads to: the repeat key replays the code, any other ends the call. */
+export function partForKeys(script: VoiceScript, keys: string): 'repeat' | 'goodbye' {
+  return script.repeat && keys === script.repeat.key ? 'repeat' : 'goodbye';
 }
 
 /** "123456" → "1, 2, 3, 4, 5, 6": the commas make text-to-speech pause between digits. */
