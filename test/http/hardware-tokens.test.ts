@@ -244,23 +244,25 @@ describe.each(databaseKinds)('hardware OATH tokens on %s', (kind) => {
       expect((await api('POST', `/v1/customers/${other.id}/authenticators/token`, { serial: unique('none') })).status).toBe(404);
     });
 
-    it('an enrolment abandoned before activation frees the token', async () => {
-      const s2 = unique('H');
-      await importCsv([`${s2},hex:${SEED_HEX},hotp,6,0`]);
+    /** A new HOTP token in stock, assigned to a new customer who can do no SCA yet: pending its first code. */
+    async function newTokenAssigned() {
+      const serial = unique('H');
+      await importCsv([`${serial},hex:${SEED_HEX},hotp,6,0`]);
       const c = await passwordOnlyCustomer();
-      const first = await api('POST', `/v1/customers/${c.id}/authenticators/token`, { serial: s2 });
+      const first = await api('POST', `/v1/customers/${c.id}/authenticators/token`, { serial });
       expect(first.status).toBe(201);
+      return { serial, c, first };
+    }
+
+    it('an enrolment abandoned before activation frees the token', async () => {
+      const { serial: s2, c, first } = await newTokenAssigned();
       expect((await api('DELETE', `/v1/customers/${c.id}/authenticators/${first.body.id}`)).status).toBe(200);
       const second = await api('POST', `/v1/customers/${c.id}/authenticators/token`, { serial: s2 });
       expect(second.status).toBe(201);
     });
 
     it('an assignment left to expire frees the token too, and can no longer be activated', async () => {
-      const s3 = unique('H');
-      await importCsv([`${s3},hex:${SEED_HEX},hotp,6,0`]);
-      const c = await passwordOnlyCustomer();
-      const first = await api('POST', `/v1/customers/${c.id}/authenticators/token`, { serial: s3 });
-      expect(first.status).toBe(201);
+      const { serial: s3, c, first } = await newTokenAssigned();
       // While it waits for its first code, nobody else gets the token.
       const meanwhile = await api('POST', `/v1/customers/${(await passwordOnlyCustomer()).id}/authenticators/token`, { serial: s3 });
       expect(meanwhile.body.code).toBe('ERR_TOKEN_ASSIGNED');

@@ -97,6 +97,16 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
     return { status: res.statusCode, body: res.body };
   }
 
+  /** A new customer enrolling a voice line: the call placed with the provider, and its answer URL's path. */
+  async function voiceEnrolmentCall(ref: string, phone: string) {
+    const c = await t.api('POST', '/v1/customers', { ref: `${ref}-${Date.now()}`, displayName: `Customer ${ref}` });
+    const n = calls.length + 1;
+    const enrol = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'voice', phone });
+    expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
+    const call = await placedCall(n);
+    return { customerId: c.body.id as string, authenticatorId: enrol.body.id as string, call, path: new URL(call.Url!).pathname };
+  }
+
   it('places the call with machine detection, reads the code only to a person, and refuses unsigned callbacks', async () => {
     const c = await t.api('POST', '/v1/customers', { ref: `tw-${Date.now()}`, displayName: 'Landline Customer' });
     const enrol = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'voice', phone: '01 42 68 53 00' });
@@ -169,28 +179,18 @@ describe('voice calls through a Twilio-compatible provider (PGlite)', () => {
   });
 
   it('when detection cannot tell a person from a voicemail, the code is read only after a key is pressed', async () => {
-    const c = await t.api('POST', '/v1/customers', { ref: `tw9-${Date.now()}`, displayName: 'Short Greeting' });
-    const n = calls.length + 1;
-    const enrol = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'voice', phone: '01 42 68 53 44' });
-    expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
-    const call = await placedCall(n);
-    const path = new URL(call.Url!).pathname;
+    const { customerId, authenticatorId, call, path } = await voiceEnrolmentCall('tw9', '01 42 68 53 44');
     const unsure = await providerPost(path, { CallSid: call.sid, AnsweredBy: 'unknown' });
     expect(unsure.status).toBe(200);
     expect(unsure.body).toMatch(/<Gather[^>]*numDigits="1"/);
     expect(unsure.body).not.toMatch(/\d, \d/);
     const pressed = await providerPost(path, { CallSid: call.sid, Digits: '1' });
     const code = /<Say[^>]*>(\d(?:, \d)+)<\/Say>/.exec(pressed.body)![1]!.replace(/, /g, '');
-    expect((await t.api('POST', `/v1/customers/${c.body.id}/authenticators/${enrol.body.id}/activate`, { code })).status).toBe(200);
+    expect((await t.api('POST', `/v1/customers/${customerId}/authenticators/${authenticatorId}/activate`, { code })).status).toBe(200);
   });
 
   it('an hour after a call went out its code is erased: the record stays, a late answer callback hangs up', async () => {
-    const c = await t.api('POST', '/v1/customers', { ref: `tw8-${Date.now()}`, displayName: 'Erased Call' });
-    const n = calls.length + 1;
-    const enrol = await t.api('POST', `/v1/customers/${c.body.id}/authenticators/phone`, { method: 'voice', phone: '01 42 68 53 33' });
-    expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
-    const call = await placedCall(n);
-    const path = new URL(call.Url!).pathname;
+    const { call, path } = await voiceEnrolmentCall('tw8', '01 42 68 53 33');
     const messageId = path.split('/').pop()!;
     const row = () =>
       t.sesame.services.db
