@@ -50,6 +50,11 @@ export const ENROLMENT_TTL_MS = 10 * 60 * 1000;
 export function enrolmentTtlMs(kind: string, config: Services['config']): number {
   return kind === 'sms' || kind === 'voice' ? Math.min(ENROLMENT_TTL_MS, config.otp.ttlSeconds * 1000) : ENROLMENT_TTL_MS;
 }
+
+/** Whether a pending enrolment waited past its time for the first proof: it can no longer be activated. */
+export function enrolmentExpired(a: { kind: string; created_at: Date | string }, now: Date, config: Services['config']): boolean {
+  return now.getTime() - new Date(a.created_at).getTime() > enrolmentTtlMs(a.kind, config);
+}
 const MAX_ACTIVATION_TRIES = 5;
 
 export async function listAuthenticators(s: Services, customerId: string): Promise<AuthenticatorView[]> {
@@ -237,7 +242,7 @@ export async function activatePending(
         .executeTakeFirst();
       if (!a || a.kind !== kind || a.status === 'revoked') throw new NotFound('Authenticator');
       if (a.status !== 'pending') throw new Conflict('ERR_ALREADY_ACTIVE', 'This authenticator is already active.');
-      if (now.getTime() - new Date(a.created_at).getTime() > enrolmentTtlMs(kind, s.config)) {
+      if (enrolmentExpired(a, now, s.config)) {
         throw new Conflict('ERR_ENROLMENT_EXPIRED', 'This enrolment has expired; start a new one.');
       }
       const params = a.params as { activationTries?: number };

@@ -17,6 +17,7 @@ import type { Selectable } from 'kysely';
 import {
   authenticatorView,
   ENROLMENT_TTL_MS,
+  enrolmentExpired,
   insertAuthenticator,
   serialTarget,
   underStepUp,
@@ -224,10 +225,10 @@ export async function assignHardwareToken(
   // Say what is wrong with the token before asking for a step-up the request would not need.
   const before = await s.db.selectFrom('hardware_tokens').selectAll().where('serial', '=', c.serial).executeTakeFirst();
   if (!before) throw new NotFound('Hardware token');
-  await assertAssignable(s.db, before, s.clock.now());
+  await assertAssignable(s.db, before, s.clock.now(), s.config);
   return underStepUp(s, { ...c, target: serialTarget(c.serial) }, 'add', kindOf(before), async (tx, now, bootstrap) => {
     const token = await tx.selectFrom('hardware_tokens').selectAll().where('serial', '=', c.serial).forUpdate().executeTakeFirstOrThrow();
-    await assertAssignable(tx, token, now);
+    await assertAssignable(tx, token, now, s.config);
     if (token.assigned_to_authenticator) await voidExpiredAssignment(tx, token.assigned_to_authenticator, now, actorOf(c.rpId));
     const p = token.params as Record<string, unknown>;
     const seed = s.sealer.open(token.secret_sealed, tokenSealContext(token.serial));
@@ -258,15 +259,15 @@ export async function assignHardwareToken(
 }
 
 /** In stock, and not held by anyone: free, or its enrolment abandoned before activation. */
-async function assertAssignable(db: Db, token: TokenRow, now: Date): Promise<void> {
+async function assertAssignable(db: Db, token: TokenRow, now: Date, config: Services['config']): Promise<void> {
   if (token.revoked_at) throw new Conflict('ERR_TOKEN_REVOKED', 'This token was withdrawn from stock.');
   if (token.assigned_to_authenticator) {
     const holder = await db
       .selectFrom('authenticators')
-      .select(['status', 'activated_at', 'created_at'])
+      .select(['status', 'kind', 'activated_at', 'created_at'])
       .where('id', '=', token.assigned_to_authenticator)
       .executeTakeFirst();
-    if (holder && holdsToken(holder, now)) {
+    if (holder && holdsToken(holder, now, config)) {
       throw new Conflict('ERR_TOKEN_ASSIGNED', 'This token is already assigned.', { serial: token.serial });
     }
   }
@@ -277,9 +278,13 @@ async function assertAssignable(db: Db, token: TokenRow, now: Date): Promise<voi
  * its first code. An assignment left to expire frees it, as one abandoned does: the customer who did not
  * finish at the counter can be given it again.
  */
-function holdsToken(holder: { status: string; activated_at: unknown; created_at: Date | string }, now: Date): boolean {
+function holdsToken(
+  holder: { status: string; kind: string; activated_at: unknown; created_at: Date | string },
+  now: Date,
+  config: Services['config'],
+): boolean {
   if (holder.activated_at !== null) return true;
-  return holder.status === 'pending' && now.getTime() - new Date(holder.created_at).getTime() <= ENROLMENT_TTL_MS;
+  return holder.status === 'pending' && !enrolmentExpired(holder, now, config);
 }
 
 /** The expired assignment a new one replaces can no longer be activated, and says why in the audit. */
