@@ -44,7 +44,7 @@ runStandalone(import.meta.url, {
     }
     const queues = newQueues(setup.customers);
     if (flags.password) {
-      const raw = () => argon2Limit(SERVER_ARGON2, { concurrency: 4, seconds: 5 });
+      const raw = () => argon2Limit(SERVER_ARGON2, { seconds: 5 });
       const { result, before, after, limit } = await bracketed(raw, async (before) => {
         await createOperations(client, queues, 'login', loginOperationsFor(before.perSecond, seconds, concurrency), concurrency, 20_000);
         return measure(() => runPassword(client, queues, concurrency, seconds));

@@ -1,8 +1,15 @@
-import { hash, verify } from '@node-rs/argon2';
+import { execFile } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { PGlitePool } from '../../src/store/pglite-pool.js';
+import { ROOT } from './procs.js';
 import { Latencies } from './stats.js';
+
+const execFileAsync = promisify(execFile);
+const RAW_SCRIPT = path.join(ROOT, 'bench', 'lib', 'argon2-raw.ts');
 
 /**
  * The limits each figure is compared with, measured in the same run on the same machine:
@@ -93,19 +100,23 @@ export async function pgliteCommitLimit(dataDir: string, opts: { concurrency: nu
 /** The argon2id parameters of the server under test: the configuration's defaults (the bench sets no SESAME_ARGON2_*). */
 export const SERVER_ARGON2 = loadConfig({}).argon2;
 
-/** Raw argon2id verifications/s at the server's parameters, `concurrency` at a time on libuv's threadpool. */
+/**
+ * Raw argon2id verifications/s at the server's parameters, at their best on this machine: in a process of
+ * its own with one libuv thread per core (see `argon2-raw.ts`; four threads on two cores were slower).
+ */
 export async function argon2Limit(
   params: { memoryCost: number; timeCost: number; parallelism: number },
-  opts: { concurrency: number; seconds: number },
+  opts: { seconds: number },
 ): Promise<Limit> {
-  const password = 'bench horse battery staple';
-  const digest = await hash(password, params);
-  await Promise.all(Array.from({ length: opts.concurrency }, () => verify(digest, password)));
-  const perSecond = await closedLoop(opts.concurrency, opts.seconds, async () => {
-    if (!(await verify(digest, password))) throw new Error('argon2 verify failed');
+  const threads = os.availableParallelism();
+  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', RAW_SCRIPT, JSON.stringify(params), String(opts.seconds)], {
+    cwd: ROOT,
+    env: { ...process.env, UV_THREADPOOL_SIZE: String(threads) },
+    timeout: (opts.seconds + 60) * 1000,
   });
+  const { perSecond, inFlight } = JSON.parse(stdout) as { perSecond: number; inFlight: number };
   return {
-    what: `argon2id verifies/s (m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}, c=${opts.concurrency})`,
+    what: `argon2id verifies/s (m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}, ${threads} threads, ${inFlight} in flight)`,
     perSecond,
   };
 }
