@@ -127,7 +127,7 @@ async function runTour() {
 }
 
 async function tour() {
-  for (const f of ['examples/tour.sh', 'src/cli/sesame.ts']) {
+  for (const f of ['examples/tour.sh', 'bin/sesame.cjs']) {
     if (!fs.existsSync(f)) throw new Error(`${f} does not exist`);
   }
   if (stopping) throw new Error('interrupted');
@@ -144,7 +144,7 @@ async function tour() {
   // The server gets none of the caller's SESAME_* settings: the tour must work on defaults.
   const serverEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SESAME_')));
   const log = fs.openSync(logFile, 'w');
-  const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sesame.ts', 'serve', '--dev'], {
+  const server = spawn(process.execPath, ['bin/sesame.cjs', 'serve', '--dev'], {
     env: { ...serverEnv, PORT: String(port), SESAME_DATA_DIR: dataDir, SESAME_DEMO: 'false' },
     stdio: ['ignore', log, log],
     detached: true, // its own process group, so stopping it stops anything it started

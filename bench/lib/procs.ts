@@ -8,7 +8,8 @@ import { freePort } from '../../test/support/ports.js';
 
 /** The repository root (bench/lib/ → ../..). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(ROOT, 'src', 'cli', 'sesame.ts');
+// The `sesame` command as installed (its launcher sizes libuv's threadpool, one thread per core).
+const CLI = path.join(ROOT, 'bin', 'sesame.cjs');
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `sesame-bench-${prefix}-`));
@@ -47,16 +48,11 @@ export function serverEnv(opts: { dataDir: string; databaseUrl: string | null })
 /** `sesame rp create --name bench`, parsing the API key it prints once. */
 export function createApiKey(env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', CLI, 'rp', 'create', '--name', 'bench'],
-      { cwd: ROOT, env, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const key = /API key \(shown once\): (sk_\S+)/.exec(stdout)?.[1];
-        if (err || !key) return reject(new Error(`sesame rp create failed: ${err?.message ?? 'no API key printed'}\n${stdout}\n${stderr}`));
-        resolve(key);
-      },
-    );
+    execFile(process.execPath, [CLI, 'rp', 'create', '--name', 'bench'], { cwd: ROOT, env, timeout: 120_000 }, (err, stdout, stderr) => {
+      const key = /API key \(shown once\): (sk_\S+)/.exec(stdout)?.[1];
+      if (err || !key) return reject(new Error(`sesame rp create failed: ${err?.message ?? 'no API key printed'}\n${stdout}\n${stderr}`));
+      resolve(key);
+    });
   });
 }
 
@@ -78,7 +74,7 @@ export async function startServer(env: NodeJS.ProcessEnv, logDir: string, nodeAr
   const logFile = path.join(logDir, 'server.log');
   const out = fs.openSync(logFile, 'a');
   const spawnedAt = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', CLI, 'serve'], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], {
     cwd: ROOT,
     env: { ...env, PORT: String(port) },
     stdio: ['ignore', out, out],

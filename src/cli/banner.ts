@@ -4,9 +4,12 @@ import type { Config } from '../config.js';
 /** What `npm start` prints: where to go and, in development, the demo credentials. */
 export function printBanner(config: Config, sesame: Sesame): void {
   const url = config.publicUrl;
+  const database = sesame.services.store.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
+  // Node's worker threads, one argon2id check each (the `sesame` command sets one per core; libuv's default is 4).
+  const threads = process.env.UV_THREADPOOL_SIZE ?? '4';
   const lines = [
     '',
-    `  Sésame is running (${config.mode}, ${sesame.services.store.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'})`,
+    `  Sésame is running (${config.mode}, ${database}, password checks on ${threads} threads)`,
     '',
     ...(sesame.demo ? [`  Demo web banking   ${url}/`] : []),
     `  Authenticator app  ${url}/app   (the reference PWA: activate it from "Ma sécurité" in the web banking)`,

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/db.js';
-import { baseEnv, oathtool, requireOathtool, runCli, tempDir } from '../support/robust-processes.js';
+import { baseEnv, oathtool, requireOathtool, runCli, startServerProcess, tempDir } from '../support/robust-processes.js';
 
 /**
  * The operator's `sesame` commands, run as real processes on a temporary data folder with the embedded
@@ -186,5 +187,25 @@ describe('the sesame CLI on an embedded database', { timeout: 120_000 }, () => {
     } finally {
       fs.rmSync(lock, { force: true });
     }
+  });
+
+  it('serve runs the password checks on one thread per core, or on as many as UV_THREADPOOL_SIZE says', async () => {
+    // Threads of the process once it answers: libuv's pool is the only part that depends on the setting.
+    const started = async (extra: Record<string, string>) => {
+      const { UV_THREADPOOL_SIZE: _, ...inherited } = env;
+      const data = tempDir('sesame-cli-pool-');
+      const server = await startServerProcess({ ...inherited, SESAME_DATA_DIR: data, SESAME_DEMO: 'false', ...extra });
+      try {
+        return { banner: server.output(), threads: fs.readdirSync(`/proc/${server.child.pid}/task`).length };
+      } finally {
+        await server.stop();
+        fs.rmSync(data, { recursive: true, force: true });
+      }
+    };
+    const cores = os.availableParallelism();
+    const [byDefault, more] = await Promise.all([started({}), started({ UV_THREADPOOL_SIZE: String(cores + 3) })]);
+    expect(byDefault.banner).toContain(`password checks on ${cores} threads`);
+    expect(more.banner).toContain(`password checks on ${cores + 3} threads`);
+    expect(more.threads - byDefault.threads).toBe(3);
   });
 });

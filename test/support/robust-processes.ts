@@ -10,7 +10,8 @@ import { freePort } from './ports.js';
  * own ports, and `oathtool` as the external truth for TOTP codes.
  */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = ['--import', 'tsx', 'src/cli/sesame.ts'];
+// The `sesame` command as installed: its launcher sizes libuv's threadpool before loading the CLI.
+const CLI = ['bin/sesame.cjs'];
 
 /** The caller's environment without any Sésame setting, so a test states every one it relies on. */
 export function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -29,7 +30,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `sesame <args>` to completion (`node --import tsx src/cli/sesame.ts`), killed after `timeoutMs`. */
+/** Runs `sesame <args>` to completion (`node bin/sesame.cjs`), killed after `timeoutMs`. */
 export function runCli(
   args: string[],
   env: Record<string, string>,
