@@ -19,6 +19,7 @@ import { insertAuthenticator } from './authenticators.js';
 import { findCustomer, iso } from './customers.js';
 import { queueMessage } from './messages.js';
 import { inCoolingOff } from './secure-phone.js';
+import { assertCheckPossibleFrom, type IdentityCheck } from './security.js';
 
 /**
  * Activating the app authenticator (seed 003): self-service from web banking (QR code + activation code,
@@ -517,9 +518,8 @@ export async function liftAppDelay(
       },
     );
   }
-  if (check.method === 'branch-id-document' && advisor.channel !== 'branch') {
-    throw new Forbidden(`An advisor of the ${advisor.channel} channel cannot have checked an identity document in person.`);
-  }
+  // The same rule as for an unblock: a phone advisor has seen no document, in person or on video.
+  assertCheckPossibleFrom(advisor.channel, check.method as IdentityCheck['method']);
   await s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
     await lockCustomer(tx, customerId);

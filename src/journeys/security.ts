@@ -51,6 +51,14 @@ const CHECK_CHANNELS: Record<IdentityCheck['method'], readonly string[] | 'any'>
   'postal-letter': 'any',
 };
 
+/** Refuses an identity check the advisor's channel cannot have performed (a document seen by phone). */
+export function assertCheckPossibleFrom(channel: string, method: IdentityCheck['method']): void {
+  const channels = CHECK_CHANNELS[method];
+  if (channels !== 'any' && !channels.includes(channel)) {
+    throw new Forbidden(`An advisor of the ${channel} channel cannot have performed a ${method} check.`);
+  }
+}
+
 /**
  * Lifts a block: the only way out of a permanent block (RTS art. 4(3)(b)). The advisor must hold the
  * `unblock` role and record the reinforced identity check that was done; everything is audited and
@@ -63,10 +71,7 @@ export async function unblockCustomer(
   input: { identityCheck: IdentityCheck; reason: string },
 ): Promise<SecurityView> {
   if (!advisor.roles.includes('unblock')) throw new Forbidden('The advisor role "unblock" is required.');
-  const channels = CHECK_CHANNELS[input.identityCheck.method];
-  if (channels !== 'any' && !channels.includes(advisor.channel)) {
-    throw new Forbidden(`An advisor of the ${advisor.channel} channel cannot have performed a ${input.identityCheck.method} check.`);
-  }
+  assertCheckPossibleFrom(advisor.channel, input.identityCheck.method);
   await findCustomer(s.db, customerId);
   await s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();

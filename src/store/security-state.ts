@@ -1,4 +1,4 @@
-import { Conflict } from '../core/errors.js';
+import { NotFound } from '../core/errors.js';
 import type { LockoutState } from '../core/lockout.js';
 import type { Db } from './db.js';
 import type { SecurityStateRow } from './schema.js';
@@ -6,7 +6,8 @@ import type { SecurityStateRow } from './schema.js';
 /** The customer's security row: consecutive failures and blocks, locked by every security-relevant change. */
 export async function lockSecurityState(tx: Db, customerId: string): Promise<SecurityStateRow> {
   const row = await tx.selectFrom('security_states').selectAll().where('customer_id', '=', customerId).forUpdate().executeTakeFirst();
-  if (!row) throw new Conflict('ERR_CUSTOMER_STATE', 'The customer has no security state.');
+  // Every customer's row is written with the customer: none means no such customer.
+  if (!row) throw new NotFound('Customer');
   return row;
 }
 

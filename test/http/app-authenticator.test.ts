@@ -191,7 +191,17 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     const lift = (token: string, method: string) =>
       t.api('POST', `/v1/advisor/customers/${c.id}/app-delay-lift`, { identityCheck: { method, reference: 'CNI 123' } }, { auth: token });
     expect((await lift(phoneAdvisor.token, 'branch-id-document')).status).toBe(403);
+    // Nor on video: the rule of an unblock (the caller saying "I showed it on a video call" is the fraud).
+    expect((await lift(phoneAdvisor.token, 'video-id-document')).status).toBe(403);
+    expect((await t.api('GET', `/v1/customers/${c.id}/app-eligibility`)).body).toMatchObject({ eligible: false });
     expect((await lift(branch.token, 'postal-letter')).status).toBe(400);
+    const unknown = await t.api(
+      'POST',
+      '/v1/advisor/customers/nobody/app-delay-lift',
+      { identityCheck: { method: 'branch-id-document', reference: 'CNI 123' } },
+      { auth: branch.token },
+    );
+    expect(unknown.status).toBe(404);
     const lifted = await lift(branch.token, 'branch-id-document');
     expect(lifted.status).toBe(200);
     expect(lifted.body).toMatchObject({ eligible: true });

@@ -88,6 +88,9 @@ describe.each(databaseKinds)('the secure phone number, on %s', (kind) => {
       code: '000000' === codeIn(proof.text!) ? '111111' : '000000',
     });
     expect(wrong.status).toBe(422);
+    // Under another customer's id (here: none), the change is not found.
+    const elsewhere = await t.api('POST', '/v1/customers/nobody/secure-phone/confirm', { id: started.body.id, code: codeIn(proof.text!) });
+    expect(elsewhere.status).toBe(404);
     const done = await t.api('POST', `/v1/customers/${c.id}/secure-phone/confirm`, { id: started.body.id, code: codeIn(proof.text!) });
     expect(done.status, JSON.stringify(done.body)).toBe(200);
     expect(done.body).toMatchObject({ mobilePhone: NEW });
