@@ -26,27 +26,27 @@ export type InvalidPhoneReason = 'not_a_number' | 'missing_country' | 'invalid';
 /** The input is not a phone number we can use; `details.reason` says why (never rendered to a third party). */
 export class InvalidPhoneNumber extends SesameError {
   readonly reason: InvalidPhoneReason;
-  constructor(reason: InvalidPhoneReason) {
+  constructor(reason: InvalidPhoneReason, field?: string) {
     const messages: Record<InvalidPhoneReason, string> = {
       not_a_number: 'This is not a phone number.',
       missing_country: 'This phone number needs its country code (e.g. +33).',
       invalid: 'This phone number is not valid.',
     };
-    super('ERR_INVALID_PHONE_NUMBER', 400, messages[reason], { reason });
+    super('ERR_INVALID_PHONE_NUMBER', 400, messages[reason], { reason, ...(field ? { field } : {}) });
     this.reason = reason;
   }
 }
 
 /** The number is valid but its country is not on the allow-list (SMS pumping and toll fraud). */
 export class PhoneCountryNotAllowed extends SesameError {
-  constructor(country: string | null) {
+  constructor(country: string | null, field?: string) {
     super(
       'ERR_PHONE_COUNTRY_NOT_ALLOWED',
       422,
       country
         ? `Phone numbers from ${country} are not accepted.`
         : 'Phone numbers that belong to no country (international services) are not accepted.',
-      { country },
+      { country, ...(field ? { field } : {}) },
     );
   }
 }
@@ -111,9 +111,28 @@ export function isSamePhone(raw: string, e164: string, defaultCountry?: CountryC
  * @example
  * assertCountryAllowed(parsePhone('+18765551234'), ['FR', 'US']); // throws PhoneCountryNotAllowed (JM)
  */
-export function assertCountryAllowed(phone: Pick<ParsedPhone, 'country'>, allowList: readonly string[]): void {
+export function assertCountryAllowed(phone: Pick<ParsedPhone, 'country'>, allowList: readonly string[], field?: string): void {
   const allowed = new Set(allowList.map((c) => c.trim().toUpperCase()));
-  if (!phone.country || !allowed.has(phone.country)) throw new PhoneCountryNotAllowed(phone.country);
+  if (!phone.country || !allowed.has(phone.country)) throw new PhoneCountryNotAllowed(phone.country, field);
+}
+
+/**
+ * A number codes may be sent to, as the request gave it in `field`: parsed ({@link parsePhone}) and of a
+ * country on the allow-list ({@link assertCountryAllowed}); the errors name the field.
+ */
+export function parseCodeRecipient(
+  input: string,
+  channels: { defaultCountry: string; allowedCountries: readonly string[] },
+  field: string,
+): ParsedPhone {
+  let phone: ParsedPhone;
+  try {
+    phone = parsePhone(input, channels.defaultCountry as CountryCode);
+  } catch (e) {
+    throw e instanceof InvalidPhoneNumber ? new InvalidPhoneNumber(e.reason, field) : e;
+  }
+  assertCountryAllowed(phone, channels.allowedCountries, field);
+  return phone;
 }
 
 /**

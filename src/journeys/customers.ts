@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { parsePhoneNumberWithError } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
+import { InvalidPhoneNumber, parsePhone } from '../channels/phone.js';
 import { Conflict, InvalidRequest, NotFound } from '../core/errors.js';
 import { newId } from '../crypto/tokens.js';
 import type { Services } from '../context.js';
@@ -66,15 +67,26 @@ export function customerView(c: CustomerRow): CustomerView {
 
 export const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
-/** E.164 form of a phone number (French numbers may be written nationally). */
-export function normalisePhone(raw: string, field: string): string {
+/** E.164 form of a phone number; one written nationally is of the configured default country. */
+function normalisePhone(s: Services, raw: string, field: string): string {
   try {
-    const phone = parsePhoneNumberWithError(raw, 'FR');
-    if (!phone.isValid()) throw new Error('invalid');
-    return phone.number;
-  } catch {
+    return parsePhone(raw, s.config.channels.defaultCountry as CountryCode).e164;
+  } catch (e) {
+    if (!(e instanceof InvalidPhoneNumber)) throw e;
     throw new InvalidRequest('ERR_INVALID_PHONE', `${field} is not a valid phone number.`, { field });
   }
+}
+
+/**
+ * A date-time the database stores and gives back as written: its year in UTC 1800–9999 (the schema checks
+ * the year as written, and an offset can carry "9999-12-31T23:00:00-14:00" into the year 10000).
+ */
+function checkedInstant(value: string, field: string): string {
+  const year = new Date(value).getUTCFullYear();
+  if (!(year >= 1800 && year <= 9999)) {
+    throw new InvalidRequest('ERR_VALIDATION', `${field} must fall within the years 1800 to 9999 (UTC).`, { field });
+  }
+  return value;
 }
 
 export async function createCustomer(s: Services, input: CustomerInput, actor: string): Promise<CustomerView> {
@@ -85,10 +97,10 @@ export async function createCustomer(s: Services, input: CustomerInput, actor: s
     external_ref: input.ref,
     display_name: input.displayName,
     email: input.email ?? null,
-    email_since: input.email ? (input.emailSince ?? now.toISOString()) : null,
-    mobile_phone: input.mobilePhone ? normalisePhone(input.mobilePhone, 'mobilePhone') : null,
+    email_since: input.email ? (input.emailSince ? checkedInstant(input.emailSince, 'emailSince') : now.toISOString()) : null,
+    mobile_phone: input.mobilePhone ? normalisePhone(s, input.mobilePhone, 'mobilePhone') : null,
     mobile_confirmed_at: input.mobilePhone ? now : null,
-    landline: input.landline ? normalisePhone(input.landline, 'landline') : null,
+    landline: input.landline ? normalisePhone(s, input.landline, 'landline') : null,
     has_active_card: input.hasActiveCard ?? false,
     remote_banking: input.remoteBanking ?? true,
     locale: input.locale ?? 'fr',
@@ -162,8 +174,10 @@ export type CustomerPatch = Partial<Omit<CustomerInput, 'ref'>>;
  */
 export async function updateCustomer(s: Services, id: string, patch: CustomerPatch, actor: string): Promise<CustomerView> {
   const now = s.clock.now();
-  const phone = patch.mobilePhone === undefined ? undefined : patch.mobilePhone ? normalisePhone(patch.mobilePhone, 'mobilePhone') : null;
-  const landline = patch.landline === undefined ? undefined : patch.landline ? normalisePhone(patch.landline, 'landline') : null;
+  const phone =
+    patch.mobilePhone === undefined ? undefined : patch.mobilePhone ? normalisePhone(s, patch.mobilePhone, 'mobilePhone') : null;
+  const landline = patch.landline === undefined ? undefined : patch.landline ? normalisePhone(s, patch.landline, 'landline') : null;
+  if (patch.emailSince) checkedInstant(patch.emailSince, 'emailSince');
   const result = await s.db.transaction().execute(async (tx) => {
     if (phone !== undefined) {
       // A replaced number revokes the methods on it: under the lock changes of the customer's means take

@@ -1,4 +1,4 @@
-import { assertCountryAllowed, otpSms, parsePhone, readOutVoiceScript, type DeliveryMessage } from '../channels/index.js';
+import { otpSms, parseCodeRecipient, readOutVoiceScript, type DeliveryMessage } from '../channels/index.js';
 import { Unprocessable } from '../core/errors.js';
 import type { OperationData } from '../core/operations.js';
 import { newId } from '../crypto/tokens.js';
@@ -42,8 +42,7 @@ export async function enrolPhone(
     label?: string | undefined;
   },
 ): Promise<PhoneEnrolment> {
-  const parsed = parsePhone(c.phone, s.config.channels.defaultCountry as never);
-  assertCountryAllowed(parsed, s.config.channels.allowedCountries);
+  const parsed = parseCodeRecipient(c.phone, s.config.channels, 'phone');
   if (c.method === 'sms' && !parsed.canReceiveSms) {
     throw new Unprocessable('ERR_NOT_A_MOBILE', 'This number cannot receive SMS (a fixed line): register it for voice calls instead.', {
       field: 'phone',

@@ -1,4 +1,4 @@
-import { assertCountryAllowed, isSamePhone, maskPhone, otpSms, parsePhone } from '../channels/index.js';
+import { isSamePhone, maskPhone, otpSms, parseCodeRecipient, parsePhone } from '../channels/index.js';
 import { Conflict, NotFound, Unprocessable } from '../core/errors.js';
 import type { OperationData } from '../core/operations.js';
 import { newId } from '../crypto/tokens.js';
@@ -57,8 +57,7 @@ export async function startPhoneChange(
   const customer = await findCustomer(s.db, c.customerId);
   const why = ineligibility(customer, now);
   if (why) throw new Unprocessable('ERR_NOT_ELIGIBLE', `This customer cannot change the secure number alone: ${why}.`, { reason: why });
-  const phone = parsePhone(c.phone, s.config.channels.defaultCountry as never);
-  assertCountryAllowed(phone, s.config.channels.allowedCountries);
+  const phone = parseCodeRecipient(c.phone, s.config.channels, 'phone');
   if (!phone.canReceiveSms)
     throw new Unprocessable('ERR_NOT_A_MOBILE', 'The secure number must be a mobile that can receive SMS.', { field: 'phone' });
   if (phone.e164 === customer.mobile_phone) throw new Conflict('ERR_SAME_NUMBER', 'This is already the secure number.');

@@ -305,3 +305,32 @@ describe.each(databaseKinds)('codes by SMS and voice call, on %s', (kind) => {
     expect(machine.transcript.join(' ')).not.toMatch(/\d{3}/);
   });
 });
+
+describe('numbers written nationally, in a bank of another country (PGlite)', () => {
+  let t: TestSesame;
+  beforeAll(async () => {
+    t = await startSesame('pglite', { SESAME_PHONE_DEFAULT_COUNTRY: 'BE', SESAME_SMS_COUNTRIES: 'BE,LU' });
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  it("are of the configured country, in the customer's facts as in enrolments; a refused number names its field", async () => {
+    const created = await t.api('POST', '/v1/customers', {
+      ref: `be-${Date.now()}`,
+      displayName: 'Lotte Peeters',
+      mobilePhone: '0470 12 34 56',
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.mobilePhone).toBe('+32470123456');
+    const id = created.body.id as string;
+    expect((await t.api('POST', `/v1/customers/${id}/authenticators/password`, { password: 'correct horse battery' })).status).toBe(201);
+    const enrol = (phone: string) => t.api('POST', `/v1/customers/${id}/authenticators/phone`, { method: 'sms', phone });
+    const invalid = await enrol('+33612345671 ext. 5');
+    expect(invalid.status).toBe(400);
+    expect(invalid.body).toMatchObject({ code: 'ERR_INVALID_PHONE_NUMBER', field: 'phone' });
+    const abroad = await enrol('+33 6 12 34 56 78');
+    expect(abroad.status).toBe(422);
+    expect(abroad.body).toMatchObject({ code: 'ERR_PHONE_COUNTRY_NOT_ALLOWED', field: 'phone', country: 'FR' });
+    const national = await enrol('0470 12 34 56');
+    expect(national.status, JSON.stringify(national.body)).toBe(201);
+  });
+});

@@ -600,6 +600,28 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
       expect({ ...after, operations: after.operations - 1, audit: before.audit }).toEqual(before);
     });
 
+    it('a date whose offset carries it past the year 9999 is a 400 naming the field, with nothing written', async () => {
+      const f = await fixture();
+      const ref = `y10k-${randomUUID()}`;
+      const before = await snapshot();
+      const late = { email: 'y10k@example.org', emailSince: '9999-12-31T23:00:00-14:00' };
+      const created = await t.api('POST', '/v1/customers', { ref, displayName: 'Late', ...late });
+      expect(created.status, JSON.stringify(created.body)).toBe(400);
+      expect(created.body).toMatchObject({ code: 'ERR_VALIDATION', field: 'emailSince' });
+      const patched = await t.api('PATCH', `/v1/customers/${f.customer.id}`, { displayName: 'Changed', ...late });
+      expect(patched.status, JSON.stringify(patched.body)).toBe(400);
+      expect(patched.body).toMatchObject({ code: 'ERR_VALIDATION', field: 'emailSince' });
+      expect(await snapshot()).toEqual(before);
+      expect((await t.api('GET', `/v1/customers/by-ref/${ref}`)).status).toBe(404);
+      expect((await t.api('GET', `/v1/customers/${f.customer.id}`)).body.displayName).not.toBe('Changed');
+      // The last hour the database holds, written with an offset, is fine.
+      const edge = await t.api('PATCH', `/v1/customers/${f.customer.id}`, {
+        email: 'y10k@example.org',
+        emailSince: '9999-12-31T22:00:00-01:00',
+      });
+      expect(edge.status, JSON.stringify(edge.body)).toBe(200);
+    });
+
     it('a customer whose name the database cannot store is not created, nor audited', async () => {
       const ref = `nul-${randomUUID()}`;
       const before = await snapshot();
