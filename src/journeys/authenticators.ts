@@ -104,6 +104,21 @@ function boundTarget(s: Services, a: Pick<AuthenticatorRow, 'params'>): StepUpTa
   return undefined;
 }
 
+/** Whether the customer's active means can authorise a change of them (then every change needs a step-up). */
+async function canAuthenticate(tx: Db, s: Services, customerId: string): Promise<boolean> {
+  const active = await tx
+    .selectFrom('authenticators')
+    .select(['kind', 'category'])
+    .where('customer_id', '=', customerId)
+    .where('status', '=', 'active')
+    .execute();
+  return decide(
+    s.scaPolicy,
+    'manage_authenticators',
+    active.flatMap((a) => enrolledCategories(a.kind)),
+  ).satisfied;
+}
+
 /** Runs `body` in a transaction after the step-up check that a change of the customer's means requires. */
 export async function underStepUp<T>(
   s: Services,
@@ -117,17 +132,7 @@ export async function underStepUp<T>(
   return s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
     await lockSecurityState(tx, c.customerId);
-    const active = await tx
-      .selectFrom('authenticators')
-      .select(['kind', 'category'])
-      .where('customer_id', '=', c.customerId)
-      .where('status', '=', 'active')
-      .execute();
-    const canDoSca = decide(
-      s.scaPolicy,
-      'manage_authenticators',
-      active.flatMap((a) => enrolledCategories(a.kind)),
-    ).satisfied;
+    const canDoSca = await canAuthenticate(tx, s, c.customerId);
     if (canDoSca) {
       if (!c.authenticationCode) {
         throw new Unprocessable(
@@ -233,6 +238,9 @@ export async function activatePending(
     .transaction()
     .execute(async (tx) => {
       const now = s.clock.now();
+      // The customer's lock first, as every change of their means takes it: another enrolment may be
+      // activated meanwhile, and with it the customer able to authenticate (see below).
+      await lockSecurityState(tx, c.customerId);
       const a = await tx
         .selectFrom('authenticators')
         .selectAll()
@@ -244,6 +252,15 @@ export async function activatePending(
       if (a.status !== 'pending') throw new Conflict('ERR_ALREADY_ACTIVE', 'This authenticator is already active.');
       if (enrolmentExpired(a, now, s.config)) {
         throw new Conflict('ERR_ENROLMENT_EXPIRED', 'This enrolment has expired; start a new one.');
+      }
+      // Enrolled without step-up while the customer could not authenticate: once they can (another
+      // enrolment activated first), binding this one is a change of their means like any other.
+      if ((a.params as { bootstrap?: boolean }).bootstrap === true && (await canAuthenticate(tx, s, c.customerId))) {
+        throw new Unprocessable(
+          'ERR_STEP_UP_REQUIRED',
+          `This customer can authenticate now: enrol the ${kind} again, with the authentication code of a manage_authenticators operation.`,
+          { operation: { type: 'manage_authenticators', action: 'add', kind } },
+        );
       }
       const params = a.params as { activationTries?: number };
       const match = firstProof(a, now);
@@ -315,10 +332,15 @@ export async function revokeAuthenticator(s: Services, c: Change & { authenticat
       .updateTable('authenticators')
       .set({ status: 'revoked', revoked_at: now })
       .where('id', '=', a.id)
-      .where('status', '!=', 'revoked')
+      // As it was read: a pending enrolment activated meanwhile is not removed without the step-up.
+      .where('status', '=', a.status)
       .returningAll()
       .executeTakeFirst();
-    if (!row) throw new NotFound('Authenticator');
+    if (!row) {
+      const current = await tx.selectFrom('authenticators').select('status').where('id', '=', a.id).executeTakeFirst();
+      if (!current || current.status === 'revoked') throw new NotFound('Authenticator');
+      throw new Conflict('ERR_CONCURRENT_CHANGE', 'This authenticator changed during the request: read it again and retry.');
+    }
     await recordRevoked(tx, now, `rp:${c.rpId}`, { ...a, customerId: c.customerId, wasActive: a.status === 'active' });
     return authenticatorView(row);
   });
