@@ -161,9 +161,11 @@ export async function authenticatorRoutes(app: FastifyInstance, s: Services): Pr
     schema: {
       tags,
       summary: 'Revoke an authenticator',
+      description:
+        'A pending enrolment is abandoned without step-up; an active or suspended authenticator needs the authentication code of a manage_authenticators operation {action: remove}. 409 ERR_CONCURRENT_CHANGE when its status changed during the request (an enrolment activated meanwhile): read it again.',
       params: CustomerAuthParams,
       body: Type.Object({ ...StepUp }, { additionalProperties: false }),
-      response: { 200: Type.Ref(AuthenticatorSchema), ...problems(400, 401, 404, 422) },
+      response: { 200: Type.Ref(AuthenticatorSchema), ...problems(400, 401, 404, 409, 422) },
     },
     preValidation: bodyOptional,
     handler: async (req) =>
