@@ -238,9 +238,6 @@ export async function activatePending(
     .transaction()
     .execute(async (tx) => {
       const now = s.clock.now();
-      // The customer's lock first, as every change of their means takes it: another enrolment may be
-      // activated meanwhile, and with it the customer able to authenticate (see below).
-      await lockSecurityState(tx, c.customerId);
       const a = await tx
         .selectFrom('authenticators')
         .selectAll()
@@ -252,15 +249,6 @@ export async function activatePending(
       if (a.status !== 'pending') throw new Conflict('ERR_ALREADY_ACTIVE', 'This authenticator is already active.');
       if (enrolmentExpired(a, now, s.config)) {
         throw new Conflict('ERR_ENROLMENT_EXPIRED', 'This enrolment has expired; start a new one.');
-      }
-      // Enrolled without step-up while the customer could not authenticate: once they can (another
-      // enrolment activated first), binding this one is a change of their means like any other.
-      if ((a.params as { bootstrap?: boolean }).bootstrap === true && (await canAuthenticate(tx, s, c.customerId))) {
-        throw new Unprocessable(
-          'ERR_STEP_UP_REQUIRED',
-          `This customer can authenticate now: enrol the ${kind} again, with the authentication code of a manage_authenticators operation.`,
-          { operation: { type: 'manage_authenticators', action: 'add', kind } },
-        );
       }
       const params = a.params as { activationTries?: number };
       const match = firstProof(a, now);
