@@ -128,7 +128,6 @@ export async function underStepUp<T>(
   body: (tx: Db, now: Date, bootstrap: boolean) => Promise<T>,
 ): Promise<T> {
   const { target } = c;
-  await findCustomer(s.db, c.customerId);
   return s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
     await lockSecurityState(tx, c.customerId);

@@ -182,7 +182,7 @@ export async function updateCustomer(s: Services, id: string, patch: CustomerPat
     if (phone !== undefined) {
       // A replaced number revokes the methods on it: under the lock changes of the customer's means take
       // (enrolments, removals and resumptions by step-up, the customer's own change), first as they do.
-      await findCustomer(tx, id);
+      // An unknown customer has no such row: a 404.
       await lockSecurityState(tx, id);
     }
     const before = await tx.selectFrom('customers').select(['mobile_phone', 'email']).where('id', '=', id).forUpdate().executeTakeFirst();

@@ -72,7 +72,6 @@ export async function unblockCustomer(
 ): Promise<SecurityView> {
   if (!advisor.roles.includes('unblock')) throw new Forbidden('The advisor role "unblock" is required.');
   assertCheckPossibleFrom(advisor.channel, input.identityCheck.method);
-  await findCustomer(s.db, customerId);
   await s.db.transaction().execute(async (tx) => {
     const now = s.clock.now();
     const state = toLockout(await lockSecurityState(tx, customerId));
