@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidRequest, Unauthorized } from '../core/errors.js';
 import { requestSigningInputWithDigest } from '../../sdk/device/src/payload.js';
 import { parsePossessionKey, verifyPossessionSignature, type AppParams } from '../methods/app/keys.js';
@@ -21,26 +21,11 @@ declare module 'fastify' {
     device?: AuthenticatorRow;
     /** What the header claims, on routes that check the signature themselves ({@link deviceClaim}). */
     deviceClaim?: DeviceClaim;
-    /** The body exactly as received: the signature covers its digest. */
-    rawBody?: string;
   }
 }
 
 const MAX_SKEW_MS = 5 * 60_000;
 const HEADER = /^SesameDevice id="([A-Za-z0-9_-]{1,64})", ts="(\d{1,16})", nonce="([A-Za-z0-9_-]{16,64})", sig="([A-Za-z0-9_-]{86})"$/;
-
-/** Keeps the raw JSON body (signed) while parsing it like every other route. */
-export function keepRawJson(app: FastifyInstance): void {
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    (req as FastifyRequest).rawBody = body as string;
-    try {
-      done(null, body === '' ? undefined : JSON.parse(body as string));
-    } catch {
-      done(new InvalidRequest('ERR_MALFORMED', 'The body is not valid JSON.'), undefined);
-    }
-  });
-}
 
 /** What the Authorization header claims; the signature is checked against the installation's key later. */
 export interface DeviceClaim {

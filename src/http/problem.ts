@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SesameError } from '../core/errors.js';
+import type { AllowedMethods } from './allowed-methods.js';
 
 /**
  * Every error leaves the server once, here, as RFC 9457 `application/problem+json`: a stable `code`,
@@ -21,12 +22,14 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not found',
   405: 'Method not allowed',
+  408: 'Request timeout',
   409: 'Conflict',
   413: 'Request body too large',
   415: 'Unsupported media type',
   422: 'Unprocessable request',
   423: 'Locked',
   429: 'Too many requests',
+  431: 'Request header fields too large',
   500: 'Internal error',
   503: 'Service unavailable',
 };
@@ -89,6 +92,21 @@ export function installProblemHandlers(app: FastifyInstance): void {
   });
 }
 
+/** The answer when no route matched: 405 with `Allow` if the path exists for other methods, else 404. */
 export function noRoute(req: FastifyRequest, reply: FastifyReply): FastifyReply {
   return sendProblem(reply, problem(404, 'ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}.`));
+}
+
+export type NoRouteHandler = (req: FastifyRequest, reply: FastifyReply) => FastifyReply;
+
+export function noRouteFor(allowed: AllowedMethods): NoRouteHandler {
+  return (req, reply) => {
+    const path = req.url.split('?')[0]!;
+    const methods = allowed.of(path);
+    if (methods.length === 0) return noRoute(req, reply);
+    return sendProblem(
+      reply.header('allow', methods.join(', ')),
+      problem(405, 'ERR_METHOD_NOT_ALLOWED', `${path} does not answer ${req.method}; it answers ${methods.join(', ')}.`),
+    );
+  };
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { InvalidRequest } from '../core/errors.js';
 import helmet from 'helmet';
@@ -11,7 +12,9 @@ import { Type } from '@sinclair/typebox';
 import type { Services } from '../context.js';
 import { setWebhook } from '../journeys/principals.js';
 import { requireAdvisor, requireRelyingParty } from './auth.js';
-import { installProblemHandlers, noRoute, problem, sendProblem } from './problem.js';
+import { parseJsonStrictly } from './json-body.js';
+import { trackAllowedMethods } from './allowed-methods.js';
+import { installProblemHandlers, noRouteFor, problem, sendProblem, type NoRouteHandler } from './problem.js';
 import { advisorRoutes } from './routes/advisor.js';
 import { APP_SCHEMAS, appRoutes } from './routes/app.js';
 import { deviceRoutes } from './routes/device.js';
@@ -82,11 +85,15 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // A malformed URL (bad percent-encoding) is bad input like any other: problem+json.
     frameworkErrors: (err, _req, reply) => sendProblem(reply, problem(400, 'ERR_MALFORMED', err.message)),
+    // What Node's parser refuses before any route sees it (headers too large, a request that is not HTTP).
+    clientErrorHandler: answerUnparsableRequest,
     // Request bodies are never logged; the default serializers log method and URL only.
   });
   installProblemHandlers(app);
-  // The API speaks JSON only: any other body is refused with 415 rather than parsed as text.
+  const noRoute = noRouteFor(trackAllowedMethods(app));
+  // The API speaks JSON only, in UTF-8: any other body is refused with 415 rather than parsed as text.
   app.removeContentTypeParser('text/plain');
+  parseJsonStrictly(app);
   app.addHook('preValidation', refuseUnstorableText);
   for (const schema of [...SHARED_SCHEMAS, ...APP_SCHEMAS]) app.addSchema(schema);
 
@@ -210,9 +217,30 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
   const devOutbox = s.channels.devOutbox;
   if (devOutbox) await app.register((dev) => devPhoneRoutes(dev, devOutbox));
   for (const plugin of opts.plugins ?? []) await app.register(plugin);
-  if (opts.webDist && fs.existsSync(path.join(opts.webDist, 'index.html'))) await serveWeb(app, opts.webDist);
+  if (opts.webDist && fs.existsSync(path.join(opts.webDist, 'index.html'))) await serveWeb(app, opts.webDist, noRoute);
   else app.setNotFoundHandler(noRoute);
   return app;
+}
+
+/**
+ * A request Node's HTTP parser refused answered as problem+json too, then the connection closed (what
+ * follows on it cannot be framed). Headers over Node's limit are a 431 naming what to shrink.
+ */
+function answerUnparsableRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const p =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? problem(431, 'ERR_HEADERS_TOO_LARGE', 'The request headers are too large; send fewer or shorter ones (cookies included).')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? problem(408, 'ERR_REQUEST_TIMEOUT', 'The request took too long to arrive.')
+        : problem(400, 'ERR_MALFORMED', 'The request is not valid HTTP.');
+  if (socket.writable) {
+    const body = JSON.stringify(p);
+    socket.write(
+      `HTTP/1.1 ${p.status} ${p.title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 /**
@@ -257,7 +285,7 @@ function findUnstorable(value: unknown, path: string): { path: string; why: 'nul
 }
 
 /** The single-page front-ends: files from the build, and index.html for client-side routes. */
-async function serveWeb(app: FastifyInstance, root: string): Promise<void> {
+async function serveWeb(app: FastifyInstance, root: string, noRoute: NoRouteHandler): Promise<void> {
   await app.register(fastifyStatic, { root, prefix: '/', wildcard: false, index: ['index.html'] });
   const API = /^\/(v1|bank\/api|docs|openapi\.json|\.well-known|health|ready)(\/|$)/;
   app.setNotFoundHandler((req, reply) => {

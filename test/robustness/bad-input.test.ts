@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import fc from 'fast-check';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -273,6 +274,28 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
     expect(failures).toEqual([]);
   });
 
+  it('(a) a body that is not valid UTF-8 is refused with 400 ERR_MALFORMED, not read with its bytes replaced', async () => {
+    const failures: string[] = [];
+    // A Latin-1 "é", a truncated sequence, an overlong "/", and a UTF-8-encoded surrogate.
+    for (const bad of [[0xe9], [0xc3], [0xc0, 0xaf], [0xed, 0xa0, 0x80]]) {
+      const payload = Buffer.concat([Buffer.from('{"ref":"caf'), Buffer.from(bad), Buffer.from('","displayName":"x"}')]);
+      failures.push(
+        ...(await sweep(
+          withBody(),
+          `bytes ${Buffer.from(bad).toString('hex')}`,
+          (route, params) => inject(route, params, { headers: { 'content-type': 'application/json' }, payload }),
+          (_route, res) => {
+            const check = checkProblem(res, 400);
+            if (!check.ok) return check;
+            const { code, detail } = res.json();
+            return code === 'ERR_MALFORMED' && /UTF-8/.test(detail) ? check : { ok: false, why: `code ${code}: ${detail}` };
+          },
+        )),
+      );
+    }
+    expect(failures).toEqual([]);
+  });
+
   /** A body that is valid JSON but not an object: 400 ERR_VALIDATION on field "body". */
   const wrongTypeSweep = async (payloads: string[]) => {
     const failures: string[] = [];
@@ -387,6 +410,74 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
 
   it('(e) a body sent as text/plain is refused with 415 ERR_MEDIA_TYPE too, not parsed as a string', async () => {
     expect(await mediaTypeSweep(['text/plain', 'text/plain; charset=utf-8'])).toEqual([]);
+  });
+
+  it('(e) JSON declared in another charset than UTF-8 is refused with 415 ERR_MEDIA_TYPE; UTF-8 however spelled is read', async () => {
+    expect(await mediaTypeSweep(['application/json; charset=iso-8859-1', 'application/json; charset="utf-16"'])).toEqual([]);
+    for (const contentType of ['application/json; charset=UTF-8', 'application/json;charset="utf-8"', 'application/json; charset=utf8']) {
+      const res = await t.sesame.app.inject({
+        method: 'POST',
+        url: '/v1/customers',
+        headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': contentType },
+        payload: JSON.stringify({ ref: `cs-${randomUUID()}`, displayName: 'Hélène Müller' }),
+      });
+      expect(res.statusCode, contentType).toBe(201);
+      expect(res.json().displayName).toBe('Hélène Müller');
+    }
+  });
+
+  it('(g) a known path with a method it does not answer is a 405 problem with Allow listing the ones it does', async () => {
+    const failures: string[] = [];
+    const f = await fixture();
+    // A concrete URL can match a route with a parameter too: /v1/hardware-tokens/import is also GET /v1/hardware-tokens/{id}.
+    const matches = (template: string, url: string) => new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(url);
+    for (const route of routes) {
+      const params = existingParams(route, f);
+      const url = fillPath(route.path, params);
+      const methods = routes.filter((r) => matches(r.path, url)).map((r) => r.method);
+      const expected = [...new Set([...methods, ...(methods.includes('GET') ? ['HEAD'] : [])])].sort();
+      const other = ['PATCH', 'DELETE', 'PUT', 'POST'].find((m) => !methods.includes(m))!;
+      const res = await inject({ ...route, method: other }, params);
+      const check = checkProblem(res, 405);
+      if (!check.ok) {
+        failures.push(`${other} ${url}: ${check.why}`);
+        continue;
+      }
+      const allow = String(res.headers.allow ?? '');
+      if (res.json().code !== 'ERR_METHOD_NOT_ALLOWED' || allow !== expected.join(', ')) {
+        failures.push(`${other} ${url}: ${res.json().code}, Allow ${allow} (expected ${expected.join(', ')})`);
+      }
+    }
+    expect(failures).toEqual([]);
+    // A path no route has stays a 404, whatever the method.
+    const unknown = await t.sesame.app.inject({
+      method: 'DELETE',
+      url: '/v1/no-such-thing',
+      headers: { authorization: `Bearer ${t.apiKey}` },
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.headers.allow).toBeUndefined();
+  });
+
+  it('(h) headers too large for the server are a 431 problem, on a real connection', async () => {
+    const address = await t.sesame.app.listen({ port: 0, host: '127.0.0.1' });
+    const res = await fetch(`${address}/v1/customers`, {
+      headers: { authorization: `Bearer ${t.apiKey}`, cookie: 'x='.padEnd(20_000, 'y') },
+    });
+    expect(res.status).toBe(431);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(await res.json()).toMatchObject({ status: 431, code: 'ERR_HEADERS_TOO_LARGE' });
+    // Not HTTP at all: a 400 problem, not Node's bare answer.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(address).port), '127.0.0.1', () => socket.write('HELLO\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d) => (text += d.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toContain('"code":"ERR_MALFORMED"');
+    expect(raw).toContain('application/problem+json');
   });
 
   it('(f) no credential, a wrong one, or the other audience’s is refused with 401 ERR_UNAUTHORIZED on every protected route', async () => {

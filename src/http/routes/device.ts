@@ -14,7 +14,8 @@ import {
   type PinConfirmation,
   subscribePush,
 } from '../../journeys/app-device.js';
-import { deviceClaim, keepRawJson, requireDevice, signedByDevice } from '../device-auth.js';
+import { deviceClaim, requireDevice, signedByDevice } from '../device-auth.js';
+import { parseJsonStrictly } from '../json-body.js';
 import { problems } from '../schemas.js';
 
 const B64Key = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: '32 bytes, base64url' });
@@ -101,7 +102,8 @@ const PendingSchema = Type.Object({
  */
 export async function deviceRoutes(app: FastifyInstance, s: Services): Promise<void> {
   const tags = ['device'];
-  keepRawJson(app);
+  // The signature covers the body as sent.
+  parseJsonStrictly(app, { keepRaw: true });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('cache-control', 'no-store');
   });
