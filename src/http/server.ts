@@ -189,7 +189,16 @@ export async function buildHttp(s: Services, opts: HttpOptions = {}): Promise<Fa
         tags: ['events'],
         summary: 'Set (or clear with null) where events are delivered; returns the signing secret once',
         body: Type.Object(
-          { url: Type.Union([Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }), Type.Null()]) },
+          {
+            url: Type.Union([
+              Type.String({
+                format: 'uri',
+                maxLength: 2000,
+                description: 'http(s), without credentials or fragment; https in production unless to this machine',
+              }),
+              Type.Null(),
+            ]),
+          },
           { additionalProperties: false },
         ),
         response: {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Services } from '../context.js';
 import { newId, newToken, tokenDigest } from '../crypto/tokens.js';
+import { checkedWebhookUrl } from '../events/webhook-url.js';
 import { appendAudit } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 
@@ -55,7 +56,8 @@ export async function relyingPartyByKey(db: Db, apiKey: string): Promise<Relying
 }
 
 /** Sets where the bank receives events; returns the signing secret once. */
-export async function setWebhook(s: Services, rpId: string, url: string | null): Promise<{ url: string | null; secret: string | null }> {
+export async function setWebhook(s: Services, rpId: string, input: string | null): Promise<{ url: string | null; secret: string | null }> {
+  const url = input === null ? null : checkedWebhookUrl(input, s.config.mode);
   const secret = url ? `whsec_${randomBytes(32).toString('base64url')}` : null;
   await s.db.transaction().execute(async (tx) => {
     await tx

@@ -141,6 +141,36 @@ describe('webhook delivery of customer.blocked (PGlite)', () => {
     expect(JSON.stringify(audit)).not.toContain('whsec_');
   });
 
+  it('a URL no delivery could use is a 400 naming url, and the webhook in place stays as it was', async () => {
+    const auditCount = async () =>
+      (await t.sesame.services.db.selectFrom('audit_events').select('id').where('type', '=', 'relying_party.webhook_set').execute()).length;
+    const before = await auditCount();
+    for (const url of [
+      'http://127.0.0.1:99999/hook',
+      'http://',
+      'https://bank:s3cret@hooks.example/x',
+      'ftp://hooks.example/x',
+      'https://hooks.example/x#part',
+      'not a url',
+    ]) {
+      const res = await t.api('PUT', '/v1/webhook', { url });
+      expect(res.status, url).toBe(400);
+      expect(res.body).toMatchObject({ code: 'ERR_VALIDATION', field: 'url' });
+      expect(JSON.stringify(res.body)).not.toContain('s3cret');
+    }
+    expect(await auditCount()).toBe(before);
+    const row = await t.sesame.services.db
+      .selectFrom('relying_parties')
+      .select('webhook_url')
+      .where('id', '=', t.rpId)
+      .executeTakeFirstOrThrow();
+    expect(row.webhook_url).toBe(receiver.url);
+    // The URL kept is the normalised one.
+    const spelled = await t.api('PUT', '/v1/webhook', { url: receiver.url.replace('http://', 'HTTP://') });
+    expect(spelled.body.url).toBe(receiver.url);
+    secret = spelled.body.secret;
+  });
+
   it('delivers customer.blocked once, signed with the secret, with the event id as idempotency key', async () => {
     const c = await blockedCustomer();
     const event = await blockedEventOf(c.id);
