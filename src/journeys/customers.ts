@@ -89,6 +89,17 @@ function checkedInstant(value: string, field: string): string {
   return value;
 }
 
+const emailSinceWithoutEmail = () =>
+  new InvalidRequest('ERR_VALIDATION', 'emailSince says since when the email address is registered: it needs one.', {
+    field: 'emailSince',
+  });
+
+/** A date for an address the customer does not have is refused rather than dropped. */
+function noEmailSince(input: { emailSince?: string | null }): null {
+  if (input.emailSince) throw emailSinceWithoutEmail();
+  return null;
+}
+
 export async function createCustomer(s: Services, input: CustomerInput, actor: string): Promise<CustomerView> {
   const now = s.clock.now();
   const id = newId();
@@ -97,7 +108,11 @@ export async function createCustomer(s: Services, input: CustomerInput, actor: s
     external_ref: input.ref,
     display_name: input.displayName,
     email: input.email ?? null,
-    email_since: input.email ? (input.emailSince ? checkedInstant(input.emailSince, 'emailSince') : now.toISOString()) : null,
+    email_since: input.email
+      ? input.emailSince
+        ? checkedInstant(input.emailSince, 'emailSince')
+        : now.toISOString()
+      : noEmailSince(input),
     mobile_phone: input.mobilePhone ? normalisePhone(s, input.mobilePhone, 'mobilePhone') : null,
     mobile_confirmed_at: input.mobilePhone ? now : null,
     landline: input.landline ? normalisePhone(s, input.landline, 'landline') : null,
@@ -178,6 +193,7 @@ export async function updateCustomer(s: Services, id: string, patch: CustomerPat
     patch.mobilePhone === undefined ? undefined : patch.mobilePhone ? normalisePhone(s, patch.mobilePhone, 'mobilePhone') : null;
   const landline = patch.landline === undefined ? undefined : patch.landline ? normalisePhone(s, patch.landline, 'landline') : null;
   if (patch.emailSince) checkedInstant(patch.emailSince, 'emailSince');
+  if (patch.email === null) noEmailSince(patch);
   const result = await s.db.transaction().execute(async (tx) => {
     if (phone !== undefined) {
       // A replaced number revokes the methods on it: under the lock changes of the customer's means take
@@ -189,6 +205,11 @@ export async function updateCustomer(s: Services, id: string, patch: CustomerPat
     if (!before) throw new NotFound('Customer');
     const set: Record<string, unknown> = { updated_at: now };
     if (patch.displayName !== undefined) set.display_name = patch.displayName;
+    if (patch.email === undefined && patch.emailSince) {
+      // The date alone is about the address on record, as if that address had been sent again with it.
+      if (before.email === null) throw emailSinceWithoutEmail();
+      set.email_since = patch.emailSince;
+    }
     if (patch.email !== undefined) {
       set.email = patch.email;
       // The bank may say since when an address it already had is registered; a different address is new

@@ -184,6 +184,36 @@ describe.each(databaseKinds)('the app authenticator on %s', (kind) => {
     expect(await eligibility()).toMatchObject({ eligible: false, missing: ['card_or_email_72h'] });
   });
 
+  it('a date for the address on record is kept when it comes alone; one for no address is a 400 that changes nothing', async () => {
+    const noEmail = await t.api('POST', '/v1/customers', {
+      ref: `ne-${Date.now()}`,
+      displayName: 'No Email',
+      emailSince: '2020-01-01T00:00:00Z',
+    });
+    expect(noEmail.status).toBe(400);
+    expect(noEmail.body).toMatchObject({ code: 'ERR_VALIDATION', field: 'emailSince' });
+
+    const c = await customer({ hasActiveCard: false, email: 'kept@example.org' });
+    const eligibility = async () => (await t.api('GET', `/v1/customers/${c.id}/app-eligibility`)).body;
+    expect(await eligibility()).toMatchObject({ eligible: false, missing: ['card_or_email_72h'] });
+    const dated = await t.api('PATCH', `/v1/customers/${c.id}`, { emailSince: '2020-01-01T00:00:00Z' });
+    expect(dated.status).toBe(200);
+    expect(dated.body).toMatchObject({ email: 'kept@example.org', emailSince: '2020-01-01T00:00:00.000Z' });
+    expect(await eligibility()).toMatchObject({ eligible: true });
+
+    const cleared = await t.api('PATCH', `/v1/customers/${c.id}`, { email: null, emailSince: '2021-01-01T00:00:00Z' });
+    expect(cleared.status).toBe(400);
+    expect(cleared.body).toMatchObject({ code: 'ERR_VALIDATION', field: 'emailSince' });
+    expect((await t.api('GET', `/v1/customers/${c.id}`)).body).toMatchObject({
+      email: 'kept@example.org',
+      emailSince: '2020-01-01T00:00:00.000Z',
+    });
+    expect((await t.api('PATCH', `/v1/customers/${c.id}`, { email: null })).body).toMatchObject({ email: null, emailSince: null });
+    const alone = await t.api('PATCH', `/v1/customers/${c.id}`, { emailSince: '2020-01-01T00:00:00Z' });
+    expect(alone.status).toBe(400);
+    expect(alone.body).toMatchObject({ code: 'ERR_VALIDATION', field: 'emailSince' });
+  });
+
   it('an advisor lifts the 72 h delay only after a reinforced identity check, and it is audited', async () => {
     const c = await customer({ hasActiveCard: false, email: 'new@example.org' });
     const phoneAdvisor = await createAdvisor(t.sesame.services, { name: 'Phone', roles: ['app_enrolment'], channel: 'phone' });

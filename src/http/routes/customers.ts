@@ -13,7 +13,17 @@ const Phone = Type.String({ minLength: 3, maxLength: 32, description: 'E.164 or 
 const Facts = {
   displayName: Type.String({ minLength: 1, maxLength: 200 }),
   email: Type.Optional(Type.Union([Email, Type.Null()])),
-  emailSince: Type.Optional(Type.Union([Type.String({ format: 'date-time', pattern: PLAUSIBLE_YEAR }), Type.Null()])),
+  emailSince: Type.Optional(
+    Type.Union([
+      Type.String({
+        format: 'date-time',
+        pattern: PLAUSIBLE_YEAR,
+        description:
+          'Since when the email on record is registered (default: now). Needs an address; a different address than the one on record is new now, whatever date is sent.',
+      }),
+      Type.Null(),
+    ]),
+  ),
   mobilePhone: Type.Optional(Type.Union([Phone, Type.Null()])),
   landline: Type.Optional(Type.Union([Phone, Type.Null()])),
   hasActiveCard: Type.Optional(Type.Boolean()),
