@@ -1213,6 +1213,23 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
       expect(report.events).toBeGreaterThan(200);
     });
 
+    it('the timeline pages newest first with limit (1 to 500) and before; a limit out of range is a 400 naming it', async () => {
+      const c = await t.newCustomerWithPasswordAndTotp();
+      await failOnce(t, c);
+      await loginOk(t, c);
+      const all = (await t.api('GET', `/v1/customers/${c.id}/audit?limit=500`)).body.items as { seq: number }[];
+      expect(all.length).toBeGreaterThanOrEqual(4);
+      expect(all.map((e) => e.seq)).toEqual([...all.map((e) => e.seq)].sort((a, b) => b - a));
+      const first = (await t.api('GET', `/v1/customers/${c.id}/audit?limit=2`)).body.items as { seq: number }[];
+      const next = (await t.api('GET', `/v1/customers/${c.id}/audit?limit=2&before=${first.at(-1)!.seq}`)).body.items as { seq: number }[];
+      expect([...first, ...next].map((e) => e.seq)).toEqual(all.slice(0, 4).map((e) => e.seq));
+      for (const limit of ['0', '501', '999', '-1', '1.5']) {
+        const res = await t.api('GET', `/v1/customers/${c.id}/audit?limit=${limit}`);
+        expect(res.status, limit).toBe(400);
+        expect(res.body).toMatchObject({ code: 'ERR_VALIDATION', field: 'querystring/limit' });
+      }
+    });
+
     it('a changed, deleted or inserted audit event is detected', async () => {
       const db = t.sesame.services.db;
       const c = await t.newCustomerWithPasswordAndTotp();

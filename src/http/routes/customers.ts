@@ -90,7 +90,14 @@ export async function customerRoutes(app: FastifyInstance, s: Services): Promise
       summary: "The customer's audit timeline (newest first); no secret is ever recorded",
       params: IdParam,
       querystring: Type.Object(
-        { limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$' })), before: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$' })) },
+        {
+          limit: Type.Optional(
+            Type.String({ pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$', description: 'Events per page, 1 to 500 (default 100)' }),
+          ),
+          before: Type.Optional(
+            Type.String({ pattern: '^[0-9]{1,9}$', description: 'Only events before this seq (the last one of the previous page)' }),
+          ),
+        },
         { additionalProperties: false },
       ),
       response: {
@@ -113,7 +120,7 @@ export async function customerRoutes(app: FastifyInstance, s: Services): Promise
       const { id } = req.params as { id: string };
       const q = req.query as { limit?: string; before?: string };
       await findCustomer(s.db, id);
-      const rows = await readChain(s.db, customerChain(id), Math.min(Number(q.limit ?? 100), 500), q.before ? Number(q.before) : undefined);
+      const rows = await readChain(s.db, customerChain(id), Number(q.limit ?? 100), q.before ? Number(q.before) : undefined);
       return {
         items: rows.map((r) => ({
           seq: r.seq,
