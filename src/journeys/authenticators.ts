@@ -119,6 +119,23 @@ async function canAuthenticate(tx: Db, s: Services, customerId: string): Promise
   ).satisfied;
 }
 
+/**
+ * An enrolment started without step-up because the customer could not authenticate yet, activated once
+ * they can (another one activated first): binding it is a change of their means like any other, since
+ * whoever started it chose what it binds (a secret shown to them, their number, their passkey). A token
+ * from the bank's stock is the exception: the bank delivered it, and its first code proves the customer
+ * holds it, as for the bank's delivery of two tokens together. Call it with the customer's lock held.
+ */
+export async function assertBootstrapStillOpen(tx: Db, s: Services, customerId: string, kind: string, params: unknown): Promise<void> {
+  const p = params as { bootstrap?: boolean; serial?: string };
+  if (p.bootstrap !== true || p.serial !== undefined || !(await canAuthenticate(tx, s, customerId))) return;
+  throw new Unprocessable(
+    'ERR_STEP_UP_REQUIRED',
+    `This customer can authenticate now: enrol the ${kind} again, with the authentication code of a manage_authenticators operation.`,
+    { operation: { type: 'manage_authenticators', action: 'add', kind } },
+  );
+}
+
 /** Runs `body` in a transaction after the step-up check that a change of the customer's means requires. */
 export async function underStepUp<T>(
   s: Services,
@@ -237,6 +254,9 @@ export async function activatePending(
     .transaction()
     .execute(async (tx) => {
       const now = s.clock.now();
+      // The customer's lock first, as every change of their means takes it: another enrolment may be
+      // activated meanwhile, and with it the customer able to authenticate.
+      await lockSecurityState(tx, c.customerId);
       const a = await tx
         .selectFrom('authenticators')
         .selectAll()
@@ -249,6 +269,7 @@ export async function activatePending(
       if (enrolmentExpired(a, now, s.config)) {
         throw new Conflict('ERR_ENROLMENT_EXPIRED', 'This enrolment has expired; start a new one.');
       }
+      await assertBootstrapStillOpen(tx, s, c.customerId, kind, a.params);
       const params = a.params as { activationTries?: number };
       const match = firstProof(a, now);
       if (!match.ok) {

@@ -19,7 +19,14 @@ import type { StoredWebAuthnParams } from '../methods/webauthn/index.js';
 import type { Services } from '../context.js';
 import type { Db } from '../store/db.js';
 import { lockSecurityState } from '../store/security-state.js';
-import { authenticatorView, insertAuthenticator, recordAdded, underStepUp, type AuthenticatorView } from './authenticators.js';
+import {
+  assertBootstrapStillOpen,
+  authenticatorView,
+  insertAuthenticator,
+  recordAdded,
+  underStepUp,
+  type AuthenticatorView,
+} from './authenticators.js';
 import { findCustomer } from './customers.js';
 import { assertPending, findOperation } from './operations.js';
 
@@ -145,6 +152,7 @@ export async function registerWebAuthn(
   return s.db.transaction().execute(async (tx) => {
     const at = s.clock.now();
     await lockSecurityState(tx, c.customerId);
+    await assertBootstrapStillOpen(tx, s, c.customerId, 'webauthn', fromOptions);
     if (!(await consumeChallenge(tx, { challenge, customerId: c.customerId, purpose: 'register', now: at }))) throw challengeGone();
     const taken = await tx
       .selectFrom('authenticators')

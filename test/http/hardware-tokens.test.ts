@@ -299,6 +299,24 @@ describe.each(databaseKinds)('hardware OATH tokens on %s', (kind) => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
   });
 
+  it('two tokens the bank delivers together before the customer can authenticate are both activated by their first codes', async () => {
+    // Unlike a TOTP the customer enrols, whose secret went to whoever asked: see the step-up rules.
+    const [hotpSerial, totpSerial] = [unique('H2'), unique('T2')];
+    expect((await importCsv([`${hotpSerial},hex:${SEED_HEX},hotp,6,0`, `${totpSerial},hex:${SEED_HEX},totp,6,30`])).status).toBe(201);
+    const c = await passwordOnlyCustomer();
+    const hotp = await api('POST', `/v1/customers/${c.id}/authenticators/token`, { serial: hotpSerial });
+    const totp = await api('POST', `/v1/customers/${c.id}/authenticators/token`, { serial: totpSerial });
+    expect([hotp.status, totp.status]).toEqual([201, 201]);
+    const first = await api('POST', `/v1/customers/${c.id}/authenticators/${hotp.body.id}/activate`, { code: RFC4226[0] });
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    const generator = new TOTP({ secret: new Secret({ buffer: Uint8Array.from(SEED).buffer }), digits: 6, period: 30 });
+    const second = await api('POST', `/v1/customers/${c.id}/authenticators/${totp.body.id}/activate`, {
+      code: generator.generate({ timestamp: t.clock.now().getTime() }),
+    });
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    expect(second.body.status).toBe('active');
+  });
+
   describe('OCRA token (RFC 6287 key, OCRA-1:HOTP-SHA1-6:QN08)', () => {
     let serial: string;
     const response = (question: string) => generateOcra({ suite: SUITE, key: SEED, question });

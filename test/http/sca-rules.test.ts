@@ -1049,6 +1049,25 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
       expect(await added()).toEqual([true, false]);
     });
 
+    it('a second enrolment started before the customer could authenticate needs a step-up once they can', async () => {
+      const p = await pendingTotp();
+      // Another TOTP enrolled at the same time, also without step-up (nothing to authenticate with yet).
+      const other = await t.api('POST', `/v1/customers/${p.id}/authenticators/totp`, {});
+      expect(other.status).toBe(201);
+      t.secrets.add(other.body.secret);
+      t.clock.advanceSeconds(30);
+      expect((await t.api('POST', `/v1/customers/${p.id}/authenticators/${p.totpId}/activate`, { code: p.code() })).status).toBe(200);
+      const { TOTP, Secret } = await import('otpauth');
+      const code = new TOTP({ secret: Secret.fromBase32(other.body.secret), digits: 6, period: 30 }).generate({
+        timestamp: t.clock.now().getTime(),
+      });
+      const late = await t.api('POST', `/v1/customers/${p.id}/authenticators/${other.body.id}/activate`, { code });
+      expect(late.status, JSON.stringify(late.body)).toBe(422);
+      expect(late.body.code).toBe('ERR_STEP_UP_REQUIRED');
+      const methods = await t.api('GET', `/v1/customers/${p.id}/authenticators`);
+      expect(methods.body.items.find((m: { id: string }) => m.id === other.body.id).status).toBe('pending');
+    });
+
     it('a pending enrolment removed while it is being activated is either removed or active, never active then removed unannounced', async () => {
       for (let i = 0; i < 6; i++) {
         const p = await pendingTotp();

@@ -114,6 +114,23 @@ describe.each(databaseKinds)('passkeys and security keys on %s', (kind) => {
     expect(JSON.stringify(audit.body)).toContain('authenticator.added');
   });
 
+  it('a second ceremony opened before the customer could authenticate needs a step-up once the first key made them able to', async () => {
+    const id = await newBareCustomer();
+    const path = `/v1/customers/${id}/authenticators/webauthn`;
+    const first = (await t.api('POST', `${path}/registration-options`, {})).body;
+    const second = (await t.api('POST', `${path}/registration-options`, {})).body;
+    const mine = new SoftAuthenticator({ rpId: RP_ID, origin: ORIGIN });
+    expect((await t.api('POST', path, mine.create(first))).status).toBe(201);
+    const late = await t.api('POST', path, new SoftAuthenticator({ rpId: RP_ID, origin: ORIGIN }).create(second));
+    expect(late.status, JSON.stringify(late.body)).toBe(422);
+    expect(late.body).toMatchObject({
+      code: 'ERR_STEP_UP_REQUIRED',
+      operation: { type: 'manage_authenticators', action: 'add', kind: 'webauthn' },
+    });
+    const methods = (await t.api('GET', `/v1/customers/${id}/authenticators`)).body.items as { kind: string }[];
+    expect(methods.filter((m) => m.kind === 'webauthn')).toHaveLength(1);
+  });
+
   it('a registration challenge works once, only from the bank’s origin, and only with user verification', async () => {
     const id = await newBareCustomer();
     const key = new SoftAuthenticator({ rpId: RP_ID, origin: ORIGIN });
