@@ -85,8 +85,15 @@ export const OperationData = Type.Union([
     action: Type.Union([Type.Literal('add'), Type.Literal('remove'), Type.Literal('regenerate')]),
     kind: Type.String({ pattern: '^[a-z_]{2,32}$' }),
     // What is added, when it is not made here: the phone number of an SMS or voice method, the serial of a
-    // hardware token. Shown to the customer, and the code then binds only that number or token.
-    target: Type.Optional(Text(64)),
+    // hardware token. Shown to the customer, and the code then binds only that number or token; adding
+    // one needs it.
+    target: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'The phone number or token serial concerned: required to add an SMS or voice method or a token, shown to the customer',
+      }),
+    ),
   }),
 ]);
 export type OperationData = Static<typeof OperationData>;

@@ -137,7 +137,8 @@ export async function consumeStepUp(
   rpId: string,
   customerId: string,
   code: string,
-  expected: { type: string; action?: string; kind?: string; data?: (data: Record<string, unknown>) => boolean },
+  /** `data` says whether the operation's data authorise this change: true, false, or why not. */
+  expected: { type: string; action?: string; kind?: string; data?: (data: Record<string, unknown>) => boolean | string },
 ): Promise<AuthenticationCodeClaims> {
   const claims = await verifyCode(s, rpId, code);
   if (claims.sub !== customerId || claims.op_type !== expected.type) {
@@ -147,12 +148,13 @@ export async function consumeStepUp(
   }
   const op = await tx.selectFrom('operations').select('data').where('id', '=', claims.op).executeTakeFirstOrThrow();
   const data = op.data as Record<string, unknown>;
-  if (
-    (expected.action && data.action !== expected.action) ||
-    (expected.kind && data.kind !== expected.kind) ||
-    (expected.data && !expected.data(data))
-  ) {
-    throw new Unprocessable('ERR_STEP_UP_MISMATCH', 'The authentication code authorised another change.', { field: 'authenticationCode' });
+  const verdict =
+    (expected.action && data.action !== expected.action) || (expected.kind && data.kind !== expected.kind)
+      ? false
+      : (expected.data?.(data) ?? true);
+  if (verdict !== true) {
+    const detail = verdict === false ? 'The authentication code authorised another change.' : verdict;
+    throw new Unprocessable('ERR_STEP_UP_MISMATCH', detail, { field: 'authenticationCode' });
   }
   await markConsumed(tx, claims, rpId, s.clock.now());
   return claims;

@@ -164,8 +164,13 @@ export async function underStepUp<T>(
         type: 'manage_authenticators',
         action,
         kind,
-        // A code that names a number or token binds that one only: never a change that names nothing.
-        data: (d) => d.target === undefined || (target !== undefined && target.matches(String(d.target))),
+        // A code that names a number or token binds that one only: never a change that names nothing. A
+        // number or token is added only by a code that named it: the customer saw what they bound.
+        data: (d) => {
+          if (d.target !== undefined) return target !== undefined && target.matches(String(d.target));
+          if (action !== 'add' || target === undefined) return true;
+          return `The authentication code must come from an operation whose target is the ${kind === 'sms' || kind === 'voice' ? 'number' : 'token'} added (${target.value}), so that the customer saw it.`;
+        },
       });
     }
     return body(tx, now, !canDoSca);

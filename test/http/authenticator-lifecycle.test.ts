@@ -79,7 +79,7 @@ describe.each(databaseKinds)('key-encryption key rotation on %s', (kind) => {
     const sms = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, {
       method: 'sms',
       phone: '+33611223344',
-      authenticationCode: await t.authorise(c, { type: 'manage_authenticators', action: 'add', kind: 'sms' }),
+      authenticationCode: await t.authorise(c, { type: 'manage_authenticators', action: 'add', kind: 'sms', target: '+33611223344' }),
     });
     expect(sms.status, JSON.stringify(sms.body)).toBe(201);
     const message = await s.db

@@ -963,6 +963,21 @@ describe.each(databaseKinds)('SCA rules over HTTP on %s', (kind) => {
       expect(same.body.phone).toBe('+33611223344');
     });
 
+    it('a number or token is added only with a step-up that named it: the customer saw what they bound', async () => {
+      const c = await t.newCustomerWithPasswordAndTotp();
+      const { code } = await authorise(t, c, { type: 'manage_authenticators', action: 'add', kind: 'voice' });
+      const unnamed = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, {
+        method: 'voice',
+        phone: '+33142685300',
+        authenticationCode: code,
+      });
+      expect(unnamed.status).toBe(422);
+      expect(unnamed.body).toMatchObject({ code: 'ERR_STEP_UP_MISMATCH', field: 'authenticationCode' });
+      expect(unnamed.body.detail).toContain('+33142685300');
+      const methods = (await t.api('GET', `/v1/customers/${c.id}/authenticators`)).body.items as { kind: string }[];
+      expect(methods.map((m) => m.kind)).not.toContain('voice');
+    });
+
     it('a step-up that names a number or token is spent on that change only, never on one that names nothing', async () => {
       const c = await t.newCustomerWithPasswordAndTotp();
       // Named for a token, the code does not enrol a software TOTP whose secret would go to the caller.

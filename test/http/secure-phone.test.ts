@@ -39,7 +39,7 @@ describe.each(databaseKinds)('the secure phone number, on %s', (kind) => {
     const c = await t.newCustomerWithPasswordAndTotp();
     const patch = await t.api('PATCH', `/v1/customers/${c.id}`, { mobilePhone: OLD, email: `${c.ref}@example.com`, ...facts });
     expect(patch.status, JSON.stringify(patch.body)).toBe(200);
-    const code = await authorise(c, { type: 'manage_authenticators', action: 'add', kind: 'sms' });
+    const code = await authorise(c, { type: 'manage_authenticators', action: 'add', kind: 'sms', target: OLD });
     const enrol = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, {
       method: 'sms',
       phone: OLD,
@@ -64,7 +64,7 @@ describe.each(databaseKinds)('the secure phone number, on %s', (kind) => {
 
   /** An active voice method of the customer's on `phone`. */
   async function voiceLine(c: TestCustomer, phone: string) {
-    const code = await authorise(c, { type: 'manage_authenticators', action: 'add', kind: 'voice' });
+    const code = await authorise(c, { type: 'manage_authenticators', action: 'add', kind: 'voice', target: phone });
     const enrol = await t.api('POST', `/v1/customers/${c.id}/authenticators/phone`, { method: 'voice', phone, authenticationCode: code });
     expect(enrol.status, JSON.stringify(enrol.body)).toBe(201);
     const spoken = await listen(enrol.body.phone);
