@@ -19,7 +19,9 @@ export function checkedWebhookUrl(text: string, mode: 'development' | 'productio
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw refuse('must be http or https');
   if (url.username || url.password) throw refuse('must not carry credentials: deliveries are authenticated by their signature');
-  if (url.hash) throw refuse('must not have a fragment');
+  if (url.port === '0') throw refuse('must not use port 0');
+  // An empty fragment ("…#") leaves no hash but is a fragment all the same.
+  if (url.hash || url.href.endsWith('#')) throw refuse('must not have a fragment');
   if (mode === 'production' && url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
     throw refuse('must be https in production (http only to this machine)');
   }

@@ -103,7 +103,8 @@ export function noRouteFor(allowed: AllowedMethods): NoRouteHandler {
   return (req, reply) => {
     const path = req.url.split('?')[0]!;
     const methods = allowed.of(path);
-    if (methods.length === 0) return noRoute(req, reply);
+    // A route that matched and found nothing (a missing static file) is a 404 too.
+    if (methods.length === 0 || methods.includes(req.method)) return noRoute(req, reply);
     return sendProblem(
       reply.header('allow', methods.join(', ')),
       problem(405, 'ERR_METHOD_NOT_ALLOWED', `${path} does not answer ${req.method}; it answers ${methods.join(', ')}.`),

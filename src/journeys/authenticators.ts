@@ -84,6 +84,8 @@ interface Change {
 export interface StepUpTarget {
   value: string;
   matches(declared: string): boolean;
+  /** The customer's already (resumed or removed): a code that names nothing may do. */
+  alreadyBound?: boolean;
 }
 
 /** A phone number as the target of a step-up: matched in whatever format the customer saw it. */
@@ -99,9 +101,8 @@ export function serialTarget(serial: string): StepUpTarget {
 /** The number or token an existing authenticator is bound to: what a step-up to resume or remove it names. */
 function boundTarget(s: Services, a: Pick<AuthenticatorRow, 'params'>): StepUpTarget | undefined {
   const p = a.params as { phone?: string; serial?: string };
-  if (p.phone) return phoneTarget(s, p.phone);
-  if (p.serial) return serialTarget(p.serial);
-  return undefined;
+  const target = p.phone ? phoneTarget(s, p.phone) : p.serial ? serialTarget(p.serial) : undefined;
+  return target && { ...target, alreadyBound: true };
 }
 
 /** Whether the customer's active means can authorise a change of them (then every change needs a step-up). */
@@ -127,12 +128,12 @@ async function canAuthenticate(tx: Db, s: Services, customerId: string): Promise
  * holds it, as for the bank's delivery of two tokens together. Call it with the customer's lock held.
  */
 export async function assertBootstrapStillOpen(tx: Db, s: Services, customerId: string, kind: string, params: unknown): Promise<void> {
-  const p = params as { bootstrap?: boolean; serial?: string };
+  const p = params as { bootstrap?: boolean; serial?: string; phone?: string };
   if (p.bootstrap !== true || p.serial !== undefined || !(await canAuthenticate(tx, s, customerId))) return;
   throw new Unprocessable(
     'ERR_STEP_UP_REQUIRED',
     `This customer can authenticate now: enrol the ${kind} again, with the authentication code of a manage_authenticators operation.`,
-    { operation: { type: 'manage_authenticators', action: 'add', kind } },
+    { operation: { type: 'manage_authenticators', action: 'add', kind, ...(p.phone && { target: p.phone }) } },
   );
 }
 
@@ -168,7 +169,7 @@ export async function underStepUp<T>(
         // number or token is added only by a code that named it: the customer saw what they bound.
         data: (d) => {
           if (d.target !== undefined) return target !== undefined && target.matches(String(d.target));
-          if (action !== 'add' || target === undefined) return true;
+          if (action !== 'add' || target === undefined || target.alreadyBound) return true;
           return `The authentication code must come from an operation whose target is the ${kind === 'sms' || kind === 'voice' ? 'number' : 'token'} added (${target.value}), so that the customer saw it.`;
         },
       });

@@ -151,6 +151,8 @@ describe('webhook delivery of customer.blocked (PGlite)', () => {
       'https://bank:s3cret@hooks.example/x',
       'ftp://hooks.example/x',
       'https://hooks.example/x#part',
+      'https://hooks.example/x#',
+      'https://hooks.example:0/x',
       'not a url',
     ]) {
       const res = await t.api('PUT', '/v1/webhook', { url });

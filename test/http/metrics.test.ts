@@ -1,4 +1,9 @@
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Services } from '../../src/context.js';
+import { trackAllowedMethods } from '../../src/http/allowed-methods.js';
+import { noRouteFor } from '../../src/http/problem.js';
+import { metricsRoutes } from '../../src/http/routes/metrics.js';
 import { databaseKinds } from '../support/databases.js';
 import { startSesame, type TestSesame } from '../support/sesame.js';
 
@@ -136,11 +141,20 @@ describe.each(databaseKinds)('metrics on %s', (kind) => {
     const open = await startSesame(kind);
     try {
       expect((await open.api('GET', '/metrics', undefined, { auth: null })).status).toBe(200);
-      open.sesame.services.config.mode = 'production';
-      const hidden = await open.api('GET', '/metrics', undefined, { auth: null });
-      expect(hidden.status).toBe(404);
     } finally {
       await open.close();
     }
+    // Production without a token: no route at all, so no method's answer tells it exists.
+    const app = Fastify();
+    const noRoute = noRouteFor(trackAllowedMethods(app));
+    const production = { config: { mode: 'production', metricsToken: null }, metrics: { answered: () => {} } };
+    await metricsRoutes(app, production as unknown as Services);
+    app.setNotFoundHandler(noRoute);
+    for (const method of ['GET', 'POST', 'DELETE'] as const) {
+      const hidden = await app.inject({ method, url: '/metrics' });
+      expect(hidden.statusCode, method).toBe(404);
+      expect(hidden.headers.allow).toBeUndefined();
+    }
+    await app.close();
   });
 });

@@ -1,3 +1,4 @@
+import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../support/databases.js';
 import { startSesame, type TestCustomer, type TestSesame } from '../support/sesame.js';
@@ -159,6 +160,34 @@ describe.each(databaseKinds)('the secure phone number, on %s', (kind) => {
     expect(refused.status).toBe(422);
     expect(refused.body.code).toBe('ERR_STEP_UP_MISMATCH');
     expect((await change(await byCall(landline))).status).toBe(202);
+  });
+
+  it('a suspended call method is resumed with a step-up that names no number: the number is already the customer’s', async () => {
+    const c = await customerWithSecurePhone();
+    const line = await voiceLine(c, '+33142685388');
+    expect((await t.api('POST', `/v1/customers/${c.id}/authenticators/${line.id}/suspend`, {})).status).toBe(200);
+    const code = await authorise(c, { type: 'manage_authenticators', action: 'add', kind: 'voice' });
+    const resumed = await t.api('POST', `/v1/customers/${c.id}/authenticators/${line.id}/resume`, { authenticationCode: code });
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
+    expect(resumed.body.status).toBe('active');
+  });
+
+  it('a call method enrolled before the customer could authenticate asks, once they can, for a step-up naming its number', async () => {
+    const ref = `boot-${Date.now()}`;
+    const id = (await t.api('POST', '/v1/customers', { ref, displayName: 'Boot Strap' })).body.id as string;
+    expect((await t.api('POST', `/v1/customers/${id}/authenticators/password`, { password: `pw ${ref} long enough` })).status).toBe(201);
+    const voice = await t.api('POST', `/v1/customers/${id}/authenticators/phone`, { method: 'voice', phone: '+33142685399' });
+    expect(voice.status, JSON.stringify(voice.body)).toBe(201);
+    const spoken = await listen(voice.body.phone);
+    const totp = await t.api('POST', `/v1/customers/${id}/authenticators/totp`, {});
+    const code = new TOTP({ secret: Secret.fromBase32(totp.body.secret) }).generate({ timestamp: t.clock.now().getTime() });
+    expect((await t.api('POST', `/v1/customers/${id}/authenticators/${totp.body.id}/activate`, { code })).status).toBe(200);
+    const late = await t.api('POST', `/v1/customers/${id}/authenticators/${voice.body.id}/activate`, { code: spoken });
+    expect(late.status).toBe(422);
+    expect(late.body).toMatchObject({
+      code: 'ERR_STEP_UP_REQUIRED',
+      operation: { type: 'manage_authenticators', action: 'add', kind: 'voice', target: '+33142685399' },
+    });
   });
 
   it('a code authorised for another number does not change to this one', async () => {

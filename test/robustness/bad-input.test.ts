@@ -457,6 +457,10 @@ describe('bad input on every route of the OpenAPI document (PGlite)', () => {
     });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.headers.allow).toBeUndefined();
+    // So does a path a route matched but found nothing at (a file the docs do not have).
+    const missing = await t.sesame.app.inject({ method: 'GET', url: '/docs/static/no-such-file.js' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().code).toBe('ERR_NOT_FOUND');
   });
 
   it('(h) headers too large for the server are a 431 problem, on a real connection', async () => {

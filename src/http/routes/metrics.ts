@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../context.js';
 import { safeEqual, tokenDigest } from '../../crypto/tokens.js';
 import { bearerToken } from '../auth.js';
-import { noRoute, problem, sendProblem } from '../problem.js';
+import { problem, sendProblem } from '../problem.js';
 
 /**
  * Prometheus metrics. With `SESAME_METRICS_TOKEN` set, the scraper sends it as a bearer token; without
@@ -15,8 +15,9 @@ export async function metricsRoutes(app: FastifyInstance, s: Services): Promise<
     s.metrics.answered(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
+  // Not even a route then: every method gets what an unknown path gets.
+  if (!token && s.config.mode === 'production') return;
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
-    if (!token && s.config.mode === 'production') return noRoute(request, reply);
     if (token) {
       // Digests compared: equal lengths, so the time taken says nothing of the token's length either.
       if (!safeEqual(tokenDigest(bearerToken(request) ?? ''), tokenDigest(token))) {
