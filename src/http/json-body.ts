@@ -1,3 +1,4 @@
+import { MIMEType } from 'node:util';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { InvalidRequest, SesameError } from '../core/errors.js';
 
@@ -8,16 +9,27 @@ declare module 'fastify' {
   }
 }
 
-/** Fatal: bytes that are not UTF-8 are refused, not silently replaced by U+FFFD. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+/**
+ * Fatal: bytes that are not UTF-8 are refused, not silently replaced by U+FFFD. A byte order mark stays in
+ * the text (the JSON parser skips it), so that the text kept is the body as signed.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The declared charset, lower case, read as WHATWG does (not inside another parameter's quoted value). */
+function charsetOf(contentType: string): string | undefined {
+  try {
+    return new MIMEType(contentType).params.get('charset')?.toLowerCase() ?? undefined;
+  } catch {
+    return undefined; // Fastify matched it to this parser; nothing declared that we can read.
+  }
+}
 
 /**
  * The body of a JSON request as text, exactly as sent: JSON is UTF-8 (RFC 8259 §8.1), so another declared
  * charset is a 415 and bytes that do not decode are a 400, instead of text changed on its way in.
  */
 function decodeJsonBody(req: FastifyRequest, body: Buffer): string {
-  const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  const charset = charsetOf(req.headers['content-type'] ?? '');
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
     throw new SesameError('ERR_MEDIA_TYPE', 415, `Send the body as application/json in UTF-8, not ${charset.slice(0, 40)}.`);
   try {
