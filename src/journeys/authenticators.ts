@@ -84,7 +84,7 @@ interface Change {
 export interface StepUpTarget {
   value: string;
   matches(declared: string): boolean;
-  /** The customer's already (resumed or removed): a code that names nothing may do. */
+  /** Already the customer's (a method resumed or removed): a code that names nothing may do. */
   alreadyBound?: boolean;
 }
 
