@@ -125,14 +125,21 @@ async function canAuthenticate(tx: Db, s: Services, customerId: string): Promise
  * they can (another one activated first): binding it is a change of their means like any other, since
  * whoever started it chose what it binds (a secret shown to them, their number, their passkey). A token
  * from the bank's stock is the exception: the bank delivered it, and its first code proves the customer
- * holds it, as for the bank's delivery of two tokens together. Call it with the customer's lock held.
+ * holds it, as for the bank's delivery of two tokens together. Returns the refusal, or null; call it with
+ * the customer's lock held.
  */
-export async function assertBootstrapStillOpen(tx: Db, s: Services, customerId: string, kind: string, params: unknown): Promise<void> {
+export async function bootstrapClosed(
+  tx: Db,
+  s: Services,
+  customerId: string,
+  kind: string,
+  params: unknown,
+): Promise<Unprocessable | null> {
   const p = params as { bootstrap?: boolean; serial?: string; phone?: string };
-  if (p.bootstrap !== true || p.serial !== undefined || !(await canAuthenticate(tx, s, customerId))) return;
-  throw new Unprocessable(
+  if (p.bootstrap !== true || p.serial !== undefined || !(await canAuthenticate(tx, s, customerId))) return null;
+  return new Unprocessable(
     'ERR_STEP_UP_REQUIRED',
-    `This customer can authenticate now: enrol the ${kind} again, with the authentication code of a manage_authenticators operation.`,
+    `This customer can authenticate now: this enrolment is void; enrol the ${kind} again, with the authentication code of a manage_authenticators operation.`,
     { operation: { type: 'manage_authenticators', action: 'add', kind, ...(p.phone && { target: p.phone }) } },
   );
 }
@@ -275,7 +282,12 @@ export async function activatePending(
       if (enrolmentExpired(a, now, s.config)) {
         throw new Conflict('ERR_ENROLMENT_EXPIRED', 'This enrolment has expired; start a new one.');
       }
-      await assertBootstrapStillOpen(tx, s, c.customerId, kind, a.params);
+      const closed = await bootstrapClosed(tx, s, c.customerId, kind, a.params);
+      if (closed) {
+        // Void, so that it is not listed as waiting for a code that can no longer bind it.
+        await tx.updateTable('authenticators').set({ status: 'revoked', revoked_at: now }).where('id', '=', a.id).execute();
+        return { error: closed } as const;
+      }
       const params = a.params as { activationTries?: number };
       const match = firstProof(a, now);
       if (!match.ok) {
@@ -300,6 +312,7 @@ export async function activatePending(
     })
     .then((r) => {
       if ('error' in r) {
+        if (r.error instanceof Unprocessable) throw r.error;
         throw r.error === 'void'
           ? new Conflict('ERR_ENROLMENT_EXPIRED', 'Too many wrong codes: this enrolment is void; start a new one.')
           : new Unprocessable('ERR_ACTIVATION_CODE', `The code does not match. ${hint}`, {

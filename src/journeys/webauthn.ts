@@ -20,8 +20,8 @@ import type { Services } from '../context.js';
 import type { Db } from '../store/db.js';
 import { lockSecurityState } from '../store/security-state.js';
 import {
-  assertBootstrapStillOpen,
   authenticatorView,
+  bootstrapClosed,
   insertAuthenticator,
   recordAdded,
   underStepUp,
@@ -152,7 +152,8 @@ export async function registerWebAuthn(
   return s.db.transaction().execute(async (tx) => {
     const at = s.clock.now();
     await lockSecurityState(tx, c.customerId);
-    await assertBootstrapStillOpen(tx, s, c.customerId, 'webauthn', fromOptions);
+    const closed = await bootstrapClosed(tx, s, c.customerId, 'webauthn', fromOptions);
+    if (closed) throw closed;
     if (!(await consumeChallenge(tx, { challenge, customerId: c.customerId, purpose: 'register', now: at }))) throw challengeGone();
     const taken = await tx
       .selectFrom('authenticators')

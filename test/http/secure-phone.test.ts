@@ -188,6 +188,8 @@ describe.each(databaseKinds)('the secure phone number, on %s', (kind) => {
       code: 'ERR_STEP_UP_REQUIRED',
       operation: { type: 'manage_authenticators', action: 'add', kind: 'voice', target: '+33142685399' },
     });
+    const listed = (await t.api('GET', `/v1/customers/${id}/authenticators`)).body.items as { kind: string; status: string }[];
+    expect(listed.map((m) => `${m.kind} ${m.status}`).sort()).toEqual(['password active', 'totp active']);
   });
 
   it('a code authorised for another number does not change to this one', async () => {
