@@ -10,6 +10,7 @@
  * Prints `{"perSecond": …, "inFlight": …}` on stdout.
  */
 import { hash, verify } from '@node-rs/argon2';
+import { completionsPerSecond } from './load.js';
 
 const params = JSON.parse(process.argv[2] ?? '{}') as { memoryCost: number; timeCost: number; parallelism: number };
 const seconds = Number(process.argv[3]);
@@ -23,14 +24,5 @@ const once = async () => {
 };
 // Warm-up: every thread allocates its memory once.
 await Promise.all(Array.from({ length: inFlight }, once));
-let done = 0;
-const end = performance.now() + seconds * 1000;
-await Promise.all(
-  Array.from({ length: inFlight }, async () => {
-    while (performance.now() < end) {
-      await once();
-      if (performance.now() <= end) done++;
-    }
-  }),
-);
-process.stdout.write(`${JSON.stringify({ perSecond: done / seconds, inFlight })}\n`);
+const perSecond = await completionsPerSecond(inFlight, seconds, once);
+process.stdout.write(`${JSON.stringify({ perSecond, inFlight })}\n`);

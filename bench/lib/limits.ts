@@ -6,7 +6,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { PGlitePool } from '../../src/store/pglite-pool.js';
 import { ROOT } from './procs.js';
-import { Latencies } from './stats.js';
+import { completionsPerSecond } from './load.js';
 
 const execFileAsync = promisify(execFile);
 const RAW_SCRIPT = path.join(ROOT, 'bench', 'lib', 'argon2-raw.ts');
@@ -27,22 +27,6 @@ interface Queryable {
 
 const TABLE = 'sesame_bench_commit_limit';
 
-async function closedLoop(concurrency: number, seconds: number, once: (worker: number) => Promise<void>): Promise<number> {
-  const lat = new Latencies();
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      while (performance.now() < end) {
-        const t = performance.now();
-        await once(w);
-        if (performance.now() <= end) lat.add(performance.now() - t);
-      }
-    }),
-  );
-  return lat.count / seconds;
-}
-
 /** One autocommitted `UPDATE … RETURNING` of the worker's own row, `concurrency` at a time. */
 async function updateLoop(
   run: (sql: string, params: unknown[]) => Promise<unknown>,
@@ -52,8 +36,10 @@ async function updateLoop(
   await run(`CREATE TABLE IF NOT EXISTS ${TABLE} (id integer PRIMARY KEY, n bigint NOT NULL)`, []);
   await run(`INSERT INTO ${TABLE} (id, n) SELECT g, 0 FROM generate_series(0, ${concurrency - 1}) g ON CONFLICT (id) DO NOTHING`, []);
   // Warm up (plans, connections), then measure.
-  await closedLoop(concurrency, 0.5, (w) => run(`UPDATE ${TABLE} SET n = n + 1 WHERE id = $1 RETURNING n`, [w]).then(() => undefined));
-  const rate = await closedLoop(concurrency, seconds, (w) =>
+  await completionsPerSecond(concurrency, 0.5, (w) =>
+    run(`UPDATE ${TABLE} SET n = n + 1 WHERE id = $1 RETURNING n`, [w]).then(() => undefined),
+  );
+  const rate = await completionsPerSecond(concurrency, seconds, (w) =>
     run(`UPDATE ${TABLE} SET n = n + 1 WHERE id = $1 RETURNING n`, [w]).then(() => undefined),
   );
   await run(`DROP TABLE ${TABLE}`, []);

@@ -10,6 +10,24 @@ export type Flow = () => Promise<boolean>;
 
 const MAX_ERRORS = 200;
 
+/**
+ * How many times per second `once` completes, `concurrency` at a time for `seconds`: what a limit is
+ * measured with (no material to run out of, and any error stops the measurement).
+ */
+export async function completionsPerSecond(concurrency: number, seconds: number, once: (worker: number) => Promise<void>): Promise<number> {
+  let done = 0;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      while (performance.now() < end) {
+        await once(w);
+        if (performance.now() <= end) done++;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
 /** `concurrency` workers, each starting its next flow when the previous one is done. */
 export async function closedLoop(concurrency: number, seconds: number, flowFor: (worker: number) => Flow): Promise<RunResult> {
   const lat = new Latencies();
