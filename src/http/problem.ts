@@ -92,13 +92,14 @@ export function installProblemHandlers(app: FastifyInstance): void {
   });
 }
 
-/** The answer when no route matched: 405 with `Allow` if the path exists for other methods, else 404. */
+/** A 404 for a path no route answers. */
 export function noRoute(req: FastifyRequest, reply: FastifyReply): FastifyReply {
   return sendProblem(reply, problem(404, 'ERR_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}.`));
 }
 
 export type NoRouteHandler = (req: FastifyRequest, reply: FastifyReply) => FastifyReply;
 
+/** The answer when no route matched: 405 with `Allow` if the path exists for other methods, else 404. */
 export function noRouteFor(allowed: AllowedMethods): NoRouteHandler {
   return (req, reply) => {
     const path = req.url.split('?')[0]!;

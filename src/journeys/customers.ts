@@ -89,30 +89,25 @@ function checkedInstant(value: string, field: string): string {
   return value;
 }
 
-const emailSinceWithoutEmail = () =>
-  new InvalidRequest('ERR_VALIDATION', 'emailSince says since when the email address is registered: it needs one.', {
-    field: 'emailSince',
-  });
-
 /** A date for an address the customer does not have is refused rather than dropped. */
-function noEmailSince(input: { emailSince?: string | null }): null {
-  if (input.emailSince) throw emailSinceWithoutEmail();
-  return null;
+function assertEmailForDate(emailSince: string | null | undefined, email: string | null | undefined): void {
+  if (emailSince && !email) {
+    throw new InvalidRequest('ERR_VALIDATION', 'emailSince says since when the email address is registered: it needs one.', {
+      field: 'emailSince',
+    });
+  }
 }
 
 export async function createCustomer(s: Services, input: CustomerInput, actor: string): Promise<CustomerView> {
   const now = s.clock.now();
   const id = newId();
+  assertEmailForDate(input.emailSince, input.email);
   const row = {
     id,
     external_ref: input.ref,
     display_name: input.displayName,
     email: input.email ?? null,
-    email_since: input.email
-      ? input.emailSince
-        ? checkedInstant(input.emailSince, 'emailSince')
-        : now.toISOString()
-      : noEmailSince(input),
+    email_since: input.email ? (input.emailSince ? checkedInstant(input.emailSince, 'emailSince') : now.toISOString()) : null,
     mobile_phone: input.mobilePhone ? normalisePhone(s, input.mobilePhone, 'mobilePhone') : null,
     mobile_confirmed_at: input.mobilePhone ? now : null,
     landline: input.landline ? normalisePhone(s, input.landline, 'landline') : null,
@@ -193,7 +188,7 @@ export async function updateCustomer(s: Services, id: string, patch: CustomerPat
     patch.mobilePhone === undefined ? undefined : patch.mobilePhone ? normalisePhone(s, patch.mobilePhone, 'mobilePhone') : null;
   const landline = patch.landline === undefined ? undefined : patch.landline ? normalisePhone(s, patch.landline, 'landline') : null;
   if (patch.emailSince) checkedInstant(patch.emailSince, 'emailSince');
-  if (patch.email === null) noEmailSince(patch);
+  if (patch.email !== undefined) assertEmailForDate(patch.emailSince, patch.email);
   const result = await s.db.transaction().execute(async (tx) => {
     if (phone !== undefined) {
       // A replaced number revokes the methods on it: under the lock changes of the customer's means take
@@ -207,7 +202,7 @@ export async function updateCustomer(s: Services, id: string, patch: CustomerPat
     if (patch.displayName !== undefined) set.display_name = patch.displayName;
     if (patch.email === undefined && patch.emailSince) {
       // The date alone is about the address on record, as if that address had been sent again with it.
-      if (before.email === null) throw emailSinceWithoutEmail();
+      assertEmailForDate(patch.emailSince, before.email);
       set.email_since = patch.emailSince;
     }
     if (patch.email !== undefined) {
