@@ -286,7 +286,7 @@ export async function activatePending(
       if (closed) {
         // Void, so that it is not listed as waiting for a code that can no longer bind it.
         await tx.updateTable('authenticators').set({ status: 'revoked', revoked_at: now }).where('id', '=', a.id).execute();
-        return { error: closed } as const;
+        return { error: closed };
       }
       const params = a.params as { activationTries?: number };
       const match = firstProof(a, now);
@@ -298,8 +298,15 @@ export async function activatePending(
           .set({ params: JSON.stringify({ ...params, activationTries: tries }), ...(voided ? { status: 'revoked', revoked_at: now } : {}) })
           .where('id', '=', a.id)
           .execute();
-        // Committed on purpose: the counter must survive the error below.
-        return { error: voided ? 'void' : 'wrong', remaining: MAX_ACTIVATION_TRIES - tries } as const;
+        // Committed on purpose: the counter must survive the error, thrown once the transaction is over.
+        return {
+          error: voided
+            ? new Conflict('ERR_ENROLMENT_EXPIRED', 'Too many wrong codes: this enrolment is void; start a new one.')
+            : new Unprocessable('ERR_ACTIVATION_CODE', `The code does not match. ${hint}`, {
+                field: 'code',
+                remainingTries: MAX_ACTIVATION_TRIES - tries,
+              }),
+        };
       }
       const row = await tx
         .updateTable('authenticators')
@@ -311,15 +318,7 @@ export async function activatePending(
       return authenticatorView(row);
     })
     .then((r) => {
-      if ('error' in r) {
-        if (r.error instanceof Unprocessable) throw r.error;
-        throw r.error === 'void'
-          ? new Conflict('ERR_ENROLMENT_EXPIRED', 'Too many wrong codes: this enrolment is void; start a new one.')
-          : new Unprocessable('ERR_ACTIVATION_CODE', `The code does not match. ${hint}`, {
-              field: 'code',
-              remainingTries: r.remaining,
-            });
-      }
+      if ('error' in r) throw r.error;
       return r;
     });
 }
