@@ -17,6 +17,8 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The declared charset, lower case, read as WHATWG does (not inside another parameter's quoted value). */
 function charsetOf(contentType: string): string | undefined {
+  // No parameter at all, as clients mostly send it: nothing to parse on every request.
+  if (!contentType.includes(';')) return undefined;
   try {
     return new MIMEType(contentType).params.get('charset')?.toLowerCase() ?? undefined;
   } catch {
